@@ -189,8 +189,8 @@ pub fn parse_settings(path: &Path, text: &str) -> Result<Settings, ConfigError> 
             d.per_host_rps = ctx.positive_f64("crawl.per_host_rps", &v)?;
         }
         if let Some(v) = c.per_host_burst {
-            d.per_host_burst = NonZeroU32::new(ctx.int_in("crawl.per_host_burst", &v, 1, 10_000)? as u32)
-                .unwrap_or(NonZeroU32::MIN);
+            d.per_host_burst =
+                NonZeroU32::new(ctx.int_in("crawl.per_host_burst", &v, 1, 10_000)? as u32).unwrap_or(NonZeroU32::MIN);
         }
         if let Some(v) = c.max_concurrency {
             d.max_concurrency = ctx.int_in("crawl.max_concurrency", &v, 1, 10_000)? as usize;
@@ -376,7 +376,11 @@ mod tests {
         assert!(msg.contains("crawl.retries"), "{msg}");
         let msg = parse_settings(Path::new("c.toml"), "[crawl]\nspeed = 3\n").unwrap_err().to_string();
         assert!(msg.starts_with("c.toml:2:") && msg.contains("speed"), "{msg}");
-        let s = parse_settings(Path::new("c.toml"), "user_agent = \"t\"\n[crawl]\nper_host_rps = 2.5\nrevisit_after_hours = 0\n").unwrap();
+        let s = parse_settings(
+            Path::new("c.toml"),
+            "user_agent = \"t\"\n[crawl]\nper_host_rps = 2.5\nrevisit_after_hours = 0\n",
+        )
+        .unwrap();
         assert_eq!(s.crawl.per_host_rps, 2.5);
         assert_eq!(s.crawl.revisit_after, Duration::ZERO);
     }

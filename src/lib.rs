@@ -20,3 +20,4 @@
 pub mod charset;
 pub mod config;
 pub mod document;
+pub mod store;

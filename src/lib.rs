@@ -21,3 +21,4 @@ pub mod charset;
 pub mod config;
 pub mod document;
 pub mod store;
+pub mod lock;

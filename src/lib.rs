@@ -22,3 +22,5 @@ pub mod config;
 pub mod document;
 pub mod store;
 pub mod lock;
+pub mod crawl;
+pub mod inspect;

@@ -1,0 +1,256 @@
+//! The crawl engine: walks each portal's 年报 section through fetch → discover → clean → parse →
+//! store, resumably.
+//!
+//! All work of a run lives in the store's frontier, grouped by host. The scheduler keeps a few
+//! requests in flight per host (the fetcher's per-host limiter does the pacing) and serves hosts
+//! round-robin, so one large portal never starves the others and the run's wall time is the rate
+//! limit's bound. A finished page's results and the removal of its frontier entry are one
+//! transaction; a run killed at any moment resumes with exactly the work it had not finished.
+//!
+//! The caller owns shutdown: cancelling the token stops new work, lets in-flight pages finish or
+//! abandon their request, flushes the store, and returns.
+
+mod page;
+mod summary;
+
+pub use summary::Summary;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Portal, Settings};
+use crate::discover::{self, Scope};
+use crate::fetch::{FetchError, Fetcher};
+use crate::store::{FrontierEntry, PageKind, RunRecord, Store, StoreError};
+
+/// Which of the two crawls to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The scheduled, incremental crawl: paging stops once a list page brings nothing new, held
+    /// pages are revalidated when older than `revisit_after`.
+    Crawl,
+    /// Every list page to the end, every report not yet held; `since` skips reports of older years.
+    Backfill { since: Option<i32> },
+}
+
+/// Why a run could not be carried out at all (page failures are not errors: they are recorded).
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot set up HTTP: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("no portal selected: {0}")]
+    NoPortals(String),
+}
+
+/// A hook for progress display; the engine calls it after every page.
+pub type Progress = Arc<dyn Fn(&Summary, usize) + Send + Sync>;
+
+/// What every page task shares.
+pub(crate) struct Ctx {
+    pub store: Store,
+    pub fetcher: Fetcher,
+    pub settings: Settings,
+    pub mode: Mode,
+    pub portals: HashMap<String, (Portal, Scope)>,
+    pub summary: Mutex<Summary>,
+    /// Serialises read-modify-write of page records (an attachment updates its report's record).
+    pub commit_lock: Mutex<()>,
+    /// List pages fetched per portal this run, for `max_pages`.
+    pub list_budget: Mutex<HashMap<String, u64>>,
+    pub cancel: CancellationToken,
+}
+
+/// Runs a crawl or backfill over `portals` until the frontier is empty or `cancel` fires.
+pub async fn run(
+    settings: &Settings,
+    store: &Store,
+    portals: &[Portal],
+    mode: Mode,
+    cancel: CancellationToken,
+    progress: Option<Progress>,
+) -> Result<Summary, CrawlError> {
+    if portals.is_empty() {
+        return Err(CrawlError::NoPortals("the seeds list no portal to crawl".into()));
+    }
+    let started = Instant::now();
+    let fetcher = Fetcher::new(settings, portals)?;
+    let (run, resumed) = begin_run(settings, store, portals, &mode)?;
+    let ctx = Arc::new(Ctx {
+        store: store.clone(),
+        fetcher,
+        settings: settings.clone(),
+        mode,
+        portals: portals.iter().map(|p| (p.name.clone(), (p.clone(), Scope::new(p)))).collect(),
+        summary: Mutex::new(Summary { resumed, ..Summary::default() }),
+        commit_lock: Mutex::new(()),
+        list_budget: Mutex::new(HashMap::new()),
+        cancel: cancel.clone(),
+    });
+    schedule(&ctx, progress).await?;
+    store.flush().await?;
+    let mut summary = lock(&ctx.summary).clone();
+    summary.interrupted = cancel.is_cancelled();
+    summary.elapsed = started.elapsed();
+    if !summary.interrupted {
+        finish_run(store, run, &summary)?;
+        store.flush().await?;
+    }
+    Ok(summary)
+}
+
+/// Resumes the unfinished run of the same kind, or starts a new one seeded with the portals.
+fn begin_run(
+    settings: &Settings,
+    store: &Store,
+    portals: &[Portal],
+    mode: &Mode,
+) -> Result<(RunRecord, bool), StoreError> {
+    let names: Vec<String> = portals.iter().map(|p| p.name.clone()).collect();
+    let (mode_name, since) = match mode {
+        Mode::Crawl => ("crawl", None),
+        Mode::Backfill { since } => ("backfill", *since),
+    };
+    if let Some(run) = store.run()? {
+        if run.finished_at.is_none() && run.mode == mode_name && run.portals == names && run.since == since {
+            tracing::info!(run = run.id, pending = store.pending_len(), "resuming the unfinished run");
+            return Ok((run, true));
+        }
+    }
+    let run = RunRecord {
+        id: store.next_id()?,
+        started_at: Utc::now(),
+        mode: mode_name.into(),
+        portals: names,
+        since,
+        finished_at: None,
+    };
+    store.start_run(&run)?;
+    let mut seeds = Vec::new();
+    for portal in portals {
+        seeds.push(FrontierEntry {
+            url: discover::canonicalize(&portal.start).to_string(),
+            portal: portal.name.clone(),
+            kind: PageKind::List,
+            parent: None,
+            name: None,
+            barren: 0,
+            form: None,
+        });
+        let mut record = store.portal_record(&portal.name)?;
+        record.last_run_started = Some(run.started_at);
+        store.put_portal_record(&portal.name, &record)?;
+    }
+    if *mode == Mode::Crawl {
+        seeds.extend(stale_pages(settings, store, portals)?);
+    }
+    store.commit(crate::store::Commit { enqueue: seeds, ..Default::default() })?;
+    Ok((run, false))
+}
+
+/// Held reports and attachments due for revalidation.
+fn stale_pages(settings: &Settings, store: &Store, portals: &[Portal]) -> Result<Vec<FrontierEntry>, StoreError> {
+    let names: HashSet<&str> = portals.iter().map(|p| p.name.as_str()).collect();
+    let due = Utc::now() - chrono::Duration::from_std(settings.crawl.revisit_after).unwrap_or(chrono::TimeDelta::MAX);
+    let mut out = Vec::new();
+    for page in store.pages() {
+        let page = page?;
+        let held = page.kind != PageKind::List && page.alias_of.is_none() && page.versions > 0;
+        if held && names.contains(page.portal.as_str()) && page.last_checked.is_none_or(|t| t <= due) {
+            out.push(FrontierEntry {
+                url: page.url,
+                portal: page.portal,
+                kind: page.kind,
+                parent: page.parent,
+                name: page.name,
+                barren: 0,
+                form: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn finish_run(store: &Store, mut run: RunRecord, summary: &Summary) -> Result<(), StoreError> {
+    let now = Utc::now();
+    for (portal, (ok, _)) in &summary.portals {
+        if *ok > 0 {
+            let mut record = store.portal_record(portal)?;
+            record.last_success = Some(now);
+            store.put_portal_record(portal, &record)?;
+        }
+    }
+    run.finished_at = Some(now);
+    store.finish_run(&run)
+}
+
+/// How many requests of one host may be under way at once; the limiter spaces them.
+fn host_slots(settings: &Settings) -> usize {
+    (settings.crawl.per_host_burst.get() as usize + 1).min(8)
+}
+
+/// Hands frontier entries to page tasks, host by host, until there is no work or we are cancelled.
+async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), CrawlError> {
+    let slots = host_slots(&ctx.settings);
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, (String, Vec<u8>)> = HashMap::new();
+    let mut busy: HashSet<Vec<u8>> = HashSet::new();
+    let mut per_host: HashMap<String, usize> = HashMap::new();
+    let mut last_flush = Instant::now();
+    loop {
+        if !ctx.cancel.is_cancelled() {
+            for host in ctx.store.pending_hosts()? {
+                let running = per_host.get(&host).copied().unwrap_or(0);
+                let room = slots.saturating_sub(running).min(ctx.settings.crawl.max_concurrency.saturating_sub(tasks.len()));
+                if room == 0 {
+                    continue;
+                }
+                for (key, entry) in ctx.store.next_pending(&host, room, &busy)? {
+                    busy.insert(key.clone());
+                    *per_host.entry(host.clone()).or_default() += 1;
+                    let task_ctx = Arc::clone(ctx);
+                    let task_key = key.clone();
+                    let handle = tasks.spawn(async move { page::process(&task_ctx, &task_key, entry).await });
+                    running.insert(handle.id(), (host.clone(), key));
+                }
+            }
+        }
+        let Some(done) = tasks.join_next_with_id().await else { break };
+        let (id, crashed) = match done {
+            Ok((id, ())) => (id, false),
+            Err(e) => {
+                tracing::error!("a page task failed: {e}");
+                (e.id(), true)
+            }
+        };
+        if let Some((host, key)) = running.remove(&id) {
+            // A crashed page stays busy, so this run does not retry it in a loop; it stays
+            // pending, so the next run does.
+            if !crashed {
+                busy.remove(&key);
+            }
+            if let Some(n) = per_host.get_mut(&host) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        if let Some(progress) = &progress {
+            progress(&lock(&ctx.summary), ctx.store.pending_len());
+        }
+        if last_flush.elapsed() > Duration::from_secs(5) {
+            ctx.store.flush().await?;
+            last_flush = Instant::now();
+        }
+    }
+    Ok(())
+}
+
+/// Locks a mutex, recovering the data if a panicking task poisoned it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -24,3 +24,4 @@ pub mod store;
 pub mod lock;
 pub mod crawl;
 pub mod inspect;
+pub mod handoff;

@@ -163,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Parse { files } => parse_command(&files),
         Command::Show { url, raw, text, .. } => show_command(&db, &url, raw, text),
         Command::Stats { json } => {
-            let stats = inspect::stats(&open_store(&db)?)?;
+            let stats = inspect::stats(&open_store(&db)?.store)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&stats)?);
             } else {
@@ -175,11 +175,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-fn open_store(db: &Path) -> anyhow::Result<Store> {
+/// Opens the archive for reading, through a consistent copy when a crawl is running.
+fn open_store(db: &Path) -> anyhow::Result<nianbao::handoff::View> {
     if !db.exists() {
         return Err(anyhow!("no archive at {} (run `nianbao crawl` first, or pass --db)", db.display()));
     }
-    Ok(Store::open(db)?)
+    Ok(nianbao::handoff::open_view(db, std::time::Duration::from_secs(120))?)
 }
 
 fn select_named(all: &[Portal], names: &[String], seeds: &Path) -> Result<Vec<Portal>, String> {
@@ -278,9 +279,10 @@ fn progress_bar() -> (Option<crawl::Progress>, Option<indicatif::ProgressBar>) {
 }
 
 fn export_command(db: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
-    let store = open_store(db)?;
+    let view = open_store(db)?;
+    let store = &view.store;
     let opts = export::ExportOptions { out: args.out.clone(), portals: args.portals, since: args.since };
-    let summary = export::export(&store, &opts)?;
+    let summary = export::export(store, &opts)?;
     if summary.empty {
         eprintln!("nianbao: the selection is empty; wrote an empty snapshot to {}", args.out.display());
     }
@@ -358,8 +360,9 @@ fn parse_command(files: &[PathBuf]) -> anyhow::Result<Outcome> {
 }
 
 fn show_command(db: &Path, url: &str, raw: bool, text: bool) -> anyhow::Result<Outcome> {
-    let store = open_store(db)?;
-    let Some(shown) = inspect::show(&store, url)? else {
+    let view = open_store(db)?;
+    let store = &view.store;
+    let Some(shown) = inspect::show(store, url)? else {
         eprintln!("nianbao: {url} is not in the archive");
         return Ok(Outcome::Attention);
     };
@@ -378,8 +381,8 @@ fn show_command(db: &Path, url: &str, raw: bool, text: bool) -> anyhow::Result<O
 }
 
 fn verify_command(db: &Path) -> anyhow::Result<Outcome> {
-    let store = open_store(db)?;
-    let problems = inspect::verify(&store)?;
+    let view = open_store(db)?;
+    let problems = inspect::verify(&view.store)?;
     for p in &problems {
         let urls = if p.urls.is_empty() { "(no URL)".to_owned() } else { p.urls.join(", ") };
         println!("corrupt: {urls}: {}", p.what);

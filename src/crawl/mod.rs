@@ -203,6 +203,7 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
     let mut busy: HashSet<Vec<u8>> = HashSet::new();
     let mut per_host: HashMap<String, usize> = HashMap::new();
     let mut last_flush = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         if !ctx.cancel.is_cancelled() {
             for host in ctx.store.pending_hosts()? {
@@ -221,7 +222,17 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
                 }
             }
         }
-        let Some(done) = tasks.join_next_with_id().await else { break };
+        if tasks.is_empty() {
+            break;
+        }
+        let done = tokio::select! {
+            done = tasks.join_next_with_id() => done,
+            _ = tick.tick() => {
+                serve_readers(ctx).await;
+                continue;
+            }
+        };
+        let Some(done) = done else { break };
         let (id, crashed) = match done {
             Ok((id, ())) => (id, false),
             Err(e) => {
@@ -248,6 +259,21 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
         }
     }
     Ok(())
+}
+
+/// Makes the copy a reader asked for (see [`crate::handoff`]) while no page commits.
+async fn serve_readers(ctx: &Arc<Ctx>) {
+    let ctx = Arc::clone(ctx);
+    let served = tokio::task::spawn_blocking(move || {
+        let _quiet = lock(&ctx.commit_lock);
+        crate::handoff::serve_request(&ctx.store)
+    })
+    .await;
+    match served {
+        Ok(Err(e)) => tracing::error!("could not copy the archive for a reader: {e}"),
+        Err(e) => tracing::error!("could not copy the archive for a reader: {e}"),
+        Ok(Ok(_)) => {}
+    }
 }
 
 /// Locks a mutex, recovering the data if a panicking task poisoned it.

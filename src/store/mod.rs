@@ -83,7 +83,8 @@ impl Store {
                 .map_err(|e| StoreError::Open { path: path.into(), source: sled::Error::Io(e) })?;
         }
         let db = sled::Config::new().path(path).open().map_err(|source| match &source {
-            sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(11) => {
+            // sled takes an exclusive file lock and says so only in its message.
+            sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
                 StoreError::InUse { path: path.into() }
             }
             _ => StoreError::Open { path: path.into(), source },
@@ -113,6 +114,13 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
         Ok(())
+    }
+
+    /// Flushes and copies the whole database to `dest`, which must not exist. The caller keeps
+    /// writers out meanwhile, so that the copy is one consistent state of the archive.
+    pub fn copy_to(&self, dest: &Path) -> Result<(), StoreError> {
+        self.db.flush()?;
+        copy_dir(&self.path, dest).map_err(|e| StoreError::Sled(sled::Error::Io(e)))
     }
 
     /// A fresh id, increasing across runs.
@@ -326,6 +334,20 @@ impl Store {
         self.portals.insert(name.as_bytes(), encode_json(record))?;
         Ok(())
     }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Lowercase hex SHA-256, the archive's content digest.

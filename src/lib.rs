@@ -19,4 +19,5 @@
 
 pub mod charset;
 pub mod config;
+pub mod discover;
 pub mod document;

@@ -90,13 +90,13 @@ pub(super) fn anchors<'a>(doc: &'a Html, base: &Url) -> Vec<Anchor<'a>> {
         .collect()
 }
 
-/// The text of a link: its visible text, or its `title` when the text is empty or a cut-short
-/// version of the title (lists truncate long report titles with "…").
+/// The text of a link: its visible text, or its `title` when that contains the text (lists cut
+/// long report titles short with "…" and keep the whole title in the attribute).
 pub(super) fn link_text(el: ElementRef) -> String {
     let text = collapse(el.text());
     let title = el.value().attr("title").map(|t| collapse(std::iter::once(t))).unwrap_or_default();
     let stem = text.trim_end_matches(['.', '…', '。']);
-    if !title.is_empty() && title.len() > text.len() && title.contains(stem) {
+    if !title.is_empty() && title.contains(stem) {
         title
     } else {
         text

@@ -41,15 +41,12 @@ const PAGE_KEYS: &[&str] = &["page", "pageno", "pagenum", "pageindex", "curpage"
 /// Java servers put the session in the path (`;jsessionid=…`); each visit would otherwise be a new URL.
 static SESSION_IN_PATH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i);jsessionid=[^/?#]*").unwrap());
 
-/// Search and calendar endpoints by their path segment (`search.jsp`, `/search/`, `calendar.html`).
-static TRAP_SEGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:search\w*|\w*search|fulltext\w*|calendar\w*|rili)(?:\.(?:jsp|do|php|aspx?|action|s?html?))?$")
-        .unwrap()
-});
+/// Script extensions a search or calendar endpoint may carry (`search.jsp`, `calendar.html`).
+const ENDPOINT_EXTENSIONS: &[&str] = &["", "jsp", "do", "php", "asp", "aspx", "action", "htm", "html", "shtml"];
 
 /// A numbered page in the path (`index_12.html`, `list_3.shtml`).
 static PAGE_IN_PATH: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:index|list|default|page)_(\d{1,12})\.\w+$").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i)^(?:index|list|default|page)_([0-9]{1,12})\.[a-z]+$").unwrap());
 
 /// The canonical form of a URL, used as the frontier and archive key.
 ///
@@ -135,7 +132,7 @@ pub fn is_trap(url: &Url) -> bool {
         return true;
     }
     let repeated = segments.iter().any(|s| segments.iter().filter(|t| *t == s).count() >= MAX_SEGMENT_REPEATS);
-    if repeated || segments.iter().any(|s| TRAP_SEGMENT.is_match(s)) {
+    if repeated || segments.iter().any(|s| is_search_or_calendar(s)) {
         return true;
     }
     let deep_page = segments
@@ -144,6 +141,19 @@ pub fn is_trap(url: &Url) -> bool {
         .and_then(|c| c[1].parse::<u64>().ok())
         .is_some_and(|n| n > MAX_PAGE_NUMBER);
     deep_page || query_is_trap(url)
+}
+
+/// Search and calendar endpoints by their path segment: `search.jsp`, `/search/`,
+/// `fulltextsearch.do`, `calendar.html`, `rili`.
+fn is_search_or_calendar(segment: &str) -> bool {
+    let segment = segment.to_ascii_lowercase();
+    let (stem, ext) = segment.rsplit_once('.').unwrap_or((&segment, ""));
+    ENDPOINT_EXTENSIONS.contains(&ext)
+        && (stem.starts_with("search")
+            || stem.ends_with("search")
+            || stem.starts_with("fulltext")
+            || stem.starts_with("calendar")
+            || stem == "rili")
 }
 
 fn query_is_trap(url: &Url) -> bool {

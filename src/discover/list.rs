@@ -51,7 +51,7 @@ static LIST_URL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A date as lists print them: 2023-01-31, 2023/1/31, 2023.01.31, 2023年1月31日.
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:19|20)\d{2}\s*[-/.年]\s*(?:0?[1-9]|1[0-2])\s*[-/.月]\s*(?:0?[1-9]|[12]\d|3[01])").unwrap()
+    Regex::new(r"(?:19|20)[0-9]{2} *[-/.年] *(?:0?[1-9]|1[0-2]) *[-/.月] *(?:0?[1-9]|[12][0-9]|3[01])").unwrap()
 });
 
 /// Class or id parts of list containers on TRS, Hanweb and 集约化 sites.
@@ -80,22 +80,23 @@ pub fn read_list_page(html: &str, url: &Url, scope: &Scope) -> ListPage {
     let base = base_url(&doc, url);
     let page = canonicalize(url);
     let anchors = anchors(&doc, &base);
-    let in_list = list_membership(&anchors, &page);
+    let report_like: Vec<bool> = anchors.iter().map(|a| looks_like_report(&a.url)).collect();
+    let in_list = list_membership(&anchors, &report_like, &page);
     let mut reports = Vec::new();
     let mut seen = HashSet::new();
     let mut pages = Vec::new();
-    for (a, in_list) in anchors.iter().zip(in_list) {
+    for ((a, in_list), report_like) in anchors.iter().zip(in_list).zip(report_like) {
         if a.url == page || is_trap(&a.url) {
             continue;
         }
         let paging = !a.chrome && (is_paging_text(&a.text) || is_paging_url(&a.url));
-        if !looks_like_report(&a.url) && (paging || LIST_URL.is_match(a.url.path())) {
+        if !report_like && (paging || LIST_URL.is_match(a.url.path())) {
             if (paging || in_list) && scope.allows_list(&a.url) {
                 pages.push(a.url.clone());
             }
             continue;
         }
-        let titled = NIANBAO_TEXT.is_match(&a.text) && looks_like_report(&a.url);
+        let titled = report_like && NIANBAO_TEXT.is_match(&a.text);
         if !a.chrome && (in_list || titled) && scope.allows_report(&a.url) {
             push_link(&mut reports, &mut seen, a.url.clone(), a.text.clone());
         }
@@ -120,20 +121,21 @@ fn looks_like_report(url: &Url) -> bool {
     REPORT_URL.is_match(path_and_query) || looks_like_attachment(url)
 }
 
-/// For each anchor, whether it sits in one of the page's lists.
-fn list_membership(anchors: &[Anchor], page: &Url) -> Vec<bool> {
+/// For each anchor, whether it sits in one of the page's lists; `report_like` says, per anchor,
+/// whether its URL looks like a report's.
+fn list_membership(anchors: &[Anchor], report_like: &[bool], page: &Url) -> Vec<bool> {
     let section = Section::of(page);
     // Per row: its container, whether it shows a date, the best score of its links.
     let mut rows = HashMap::new();
     let mut anchor_rows = Vec::with_capacity(anchors.len());
-    for a in anchors {
+    for (a, &report_like) in anchors.iter().zip(report_like) {
         let row = if a.chrome { None } else { row_of(a.el) };
         anchor_rows.push(row.map(|r| r.id()));
         let Some(row) = row else { continue };
         let Some(container) = row.parent().and_then(ElementRef::wrap) else { continue };
         let stat =
             rows.entry(row.id()).or_insert_with(|| (container, DATE.is_match(&row.text().collect::<String>()), 0));
-        stat.2 = stat.2.max(link_score(a, &section));
+        stat.2 = stat.2.max(link_score(a, report_like, &section));
     }
     // Per container: its score, and how many of its rows showed any evidence of being a list row.
     let mut containers = HashMap::new();
@@ -159,9 +161,9 @@ fn list_membership(anchors: &[Anchor], page: &Url) -> Vec<bool> {
 }
 
 /// Evidence that a link is a list entry: a report-like URL, a 年报 title, a URL of this section.
-fn link_score(a: &Anchor, section: &Section) -> u32 {
+fn link_score(a: &Anchor, report_like: bool, section: &Section) -> u32 {
     let mut score = 0;
-    if looks_like_report(&a.url) {
+    if report_like {
         score += 2;
     }
     if NIANBAO_TEXT.is_match(&a.text) {

@@ -83,7 +83,8 @@ pub(super) fn create_page_html(html: &str, page: &Url) -> Vec<Url> {
                 numbers.push(vars.get(arg).copied().unwrap_or(0));
             }
         }
-        let Some(&count) = numbers.first() else { continue };
+        // One page is the page itself (article pages call it so too): nothing to follow.
+        let Some(&count) = numbers.first().filter(|&&n| n > 1) else { continue };
         let mut named = strings.iter().filter(|(before, _)| *before >= 1).map(|(_, s)| *s);
         let (Some(name), ext) = (named.next(), named.next().unwrap_or("html")) else { continue };
         if name.is_empty() || name.contains(['/', '\\', '?', '#']) || ext.contains(['/', '\\', '?', '#']) {
@@ -158,6 +159,7 @@ mod tests {
         let script = "function createPageHTML(_nPageCount,_nCurrIndex,_sPageName,_sPageExt){ if(x){return;} }";
         assert!(create_page_html(script, &page).is_empty());
         assert!(create_page_html("createPageHTML(0,0,\"index\",\"html\")", &page).is_empty());
+        assert!(create_page_html("createPageHTML(1,0,\"t20190918_693227\",\"shtml\")", &page).is_empty());
         assert!(create_page_html("createPageHTML(2,0,\"../../x\",\"html\")", &page).is_empty());
     }
 

@@ -194,6 +194,7 @@ fn report_page_attachments() {
             format!("{host}/u/cms/nb2022.wps"),
             format!("{host}/u/cms/tables.xls"),
             format!("{host}/u/cms/nb2022-view.pdf"),
+            format!("{host}/attach/0/4804801"),
             format!("{host}/u/cms/nb2022-embed.pdf"),
         ]
     );

@@ -60,7 +60,8 @@ static DISPOSITION_NAME: LazyLock<Regex> =
 
 /// The attachments linked from a report page, outside its chrome, on the portal's registrable
 /// domain: links whose URL looks like an attachment ([`looks_like_attachment`]), TRS links marked
-/// `appendix="true"` or carrying an `oldsrc` file name, and files shown in an embedded PDF viewer.
+/// `appendix="true"` or carrying an `oldsrc` file name, links whose text is a file name
+/// (`年报.pdf` behind an id-only download URL), and files shown in an embedded PDF viewer.
 pub fn read_report_page(html: &str, url: &Url, scope: &Scope) -> Vec<Link> {
     let doc = Html::parse_document(html);
     let base = base_url(&doc, url);
@@ -70,9 +71,12 @@ pub fn read_report_page(html: &str, url: &Url, scope: &Scope) -> Vec<Link> {
         let v = el.value();
         let raw = v.attr("href").or(v.attr("src")).or(v.attr("data")).filter(|h| !h.trim().is_empty());
         let oldsrc = v.attr("oldsrc").filter(|s| has_doc_extension(s));
-        let marked = v.attr("appendix").is_some_and(|a| a.eq_ignore_ascii_case("true")) || oldsrc.is_some();
+        let marked = v.attr("appendix").is_some_and(|a| a.eq_ignore_ascii_case("true"))
+            || oldsrc.is_some()
+            || (v.name() == "a" && has_doc_extension(&collapse(el.text())));
         let target = raw.and_then(|h| resolve(&base, h)).or_else(|| oldsrc.and_then(|s| resolve(&base, s)));
         let Some(target) = target.map(|t| unwrap_viewer(&t).unwrap_or(t)) else { continue };
+        let marked = marked && !is_page_like(&target);
         if !(marked || looks_like_attachment(&target)) || in_chrome(el) {
             continue;
         }
@@ -107,8 +111,13 @@ pub fn looks_like_attachment(url: &Url) -> bool {
     if DOWNLOAD_SCRIPT.is_match(last) {
         return named.map_or(true, |name| extension(&name).is_none() || has_doc_extension(&name));
     }
-    let page_like = extension(last).is_some_and(|e| e.starts_with("htm") || e.starts_with("sht"));
-    !page_like && named.is_some_and(|name| has_doc_extension(&name))
+    !is_page_like(url) && named.is_some_and(|name| has_doc_extension(&name))
+}
+
+/// Whether a URL names an HTML page (`.html`, `.htm`, `.shtml`).
+fn is_page_like(url: &Url) -> bool {
+    let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
+    extension(last).is_some_and(|e| e.starts_with("htm") || e.starts_with("sht"))
 }
 
 /// Whether a fetched response is an attachment rather than a page, by its headers: a document

@@ -36,7 +36,7 @@ const SEARCH_KEYS: &[&str] = &["keyword", "keywords", "searchword", "searchkey",
 const CALENDAR_KEYS: &[&str] = &["date", "day", "month", "calendar"];
 
 /// Query keys carrying a page number, checked against [`MAX_PAGE_NUMBER`].
-const PAGE_KEYS: &[&str] = &["page", "pageno", "pagenum", "pageindex", "curpage", "currentpage", "p", "startrecord"];
+const PAGE_KEYS: &[&str] = &["page", "pageno", "pagenum", "pageindex", "curpage", "currentpage", "p"];
 
 /// Java servers put the session in the path (`;jsessionid=…`); each visit would otherwise be a new URL.
 static SESSION_IN_PATH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i);jsessionid=[^/?#]*").unwrap());

@@ -31,12 +31,13 @@ const MAX_ROW_DEPTH: usize = 4;
 
 /// URLs of report pages on the CMSs seen: TRS `t20230131_11549147.html`, Hanweb
 /// `/art/2021/1/25/art_16516_1541057.html`, 济南 `doc_<hex>.html`, 渠县 `xxgk-show-48933.html`,
-/// 上海 `/20230331/<32 hex>.html`, and the usual `content_`, `post_`, `detail`/`show` scripts.
+/// 上海 `/20230331/<32 hex>.html`, the usual `content_`, `post_`, `detail`/`show` scripts, and
+/// files named by a long number (`/xxgk/123456.html`).
 static REPORT_URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?:/t\d{8}_\d+\.s?html?$|/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.s?html?$|/doc_[0-9a-f]{12,}\.s?html?$",
         r"|-show-\d+\.s?html?$|/\d{6,8}/[0-9a-f]{24,}\.s?html?$|/(?:content|post|art|info|article)_\d+\.s?html?$",
-        r"|/\d{6,8}/\w*?\d{4,}\.s?html?$|/[0-9a-f]{32}\.s?html?$",
+        r"|/\d{6,8}/\w*?\d{4,}\.s?html?$|/[0-9a-f]{32}\.s?html?$|/\d{5,}\.s?html?$",
         r"|/(?:detail|show|view|content|article|info)\w*\.(?:jsp|do|php|aspx?|action)\?.*\bid=)"
     ))
     .unwrap()

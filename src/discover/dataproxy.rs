@@ -15,6 +15,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::list::{is_entry_url, HANWEB_COLUMN};
 use super::markup::fragment_links;
 use super::{Link, Scope};
 
@@ -35,9 +36,10 @@ static TOTAL_RECORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)\btotalrecord\s*[:=]\s*['"]?(\d{1,9})"#).unwrap());
 static PER_PAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)\bperpage\s*[:=]\s*['"]?(\d{1,4})"#).unwrap());
 static GROUP_SIZE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)\bgroupsize\s*:\s*['"]?(\d{1,3})"#).unwrap());
-/// The endpoint, as `proxyUrl:'…'` or inside the `<nextgroup>` link, with its query if any.
+/// The endpoint, as `proxyUrl:'…'` or inside the `<nextgroup>` link, with its query if any; not
+/// Hanweb's other endpoints (`morecolumndataproxy.jsp`).
 static ENDPOINT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"([^\s"'<>()=]*dataproxy\.jsp)(\?[^\s"'<>]*)?"#).unwrap());
+    LazyLock::new(|| Regex::new(r#"([^\s"'<>()=]*/dataproxy\.jsp)(\?[^\s"'<>]*)?"#).unwrap());
 /// The parameter object: `var param_NNN = {…}` or `ajaxParam: {…}`.
 static PARAM_OBJECT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:\bvar\s+param_\w*\s*=|\bajaxParam\s*:)\s*\{([^{}]{0,2000})\}").unwrap());
@@ -89,9 +91,10 @@ fn with_window(endpoint: &Url, start: u32, end: u32, per_page: u32) -> Url {
 /// The report links and the total number of records of a `dataproxy.jsp` answer.
 pub fn read_dataproxy_response(xml: &str, endpoint: &Url, scope: &Scope) -> (Vec<Link>, Option<u32>) {
     let total = TOTAL_RECORD_TAG.captures(xml).and_then(|c| c[1].parse().ok());
+    let allow = |u: &Url| scope.allows_report(u) && is_entry_url(u);
     let links = match records_html(xml) {
-        Some((rows, _)) => fragment_links(&rows, endpoint, |u| scope.allows_report(u)),
-        None => fragment_links(xml, endpoint, |u| scope.allows_report(u)),
+        Some((rows, _)) => fragment_links(&rows, endpoint, allow),
+        None => fragment_links(xml, endpoint, allow),
     };
     (links, total)
 }
@@ -121,7 +124,7 @@ pub(super) fn find_query(html: &str, page: &Url, inline: usize) -> Option<DataPr
     if endpoint.host_str() != page.host_str() {
         return None;
     }
-    let mut form = object_form(html).unwrap_or_else(|| query_form(found.get(2).map_or("", |m| m.as_str())));
+    let mut form = object_form(html, page).unwrap_or_else(|| query_form(found.get(2).map_or("", |m| m.as_str())));
     if !form.iter().any(|(k, _)| k.eq_ignore_ascii_case("columnid")) {
         return None;
     }
@@ -139,9 +142,14 @@ pub(super) fn find_query(html: &str, page: &Url, inline: usize) -> Option<DataPr
     Some(DataProxyQuery { endpoint: with_window(&endpoint, start, end, per_page), form })
 }
 
-/// The form from the page's parameter object, if it has one naming a column.
-fn object_form(html: &str) -> Option<Vec<(String, String)>> {
-    PARAM_OBJECT
+/// The form from the page's parameter object naming a column: the page's own column
+/// (`/col/col16516/` → `columnid:16516`) when several widgets have one, else the first.
+fn object_form(html: &str, page: &Url) -> Option<Vec<(String, String)>> {
+    let column = |form: &[(String, String)]| {
+        form.iter().find(|(k, _)| k.eq_ignore_ascii_case("columnid")).map(|(_, v)| v.clone())
+    };
+    let own = HANWEB_COLUMN.captures(page.path()).map(|c| c[1].to_owned());
+    let forms: Vec<Vec<(String, String)>> = PARAM_OBJECT
         .captures_iter(html)
         .map(|c| {
             PARAM_PAIR
@@ -150,9 +158,12 @@ fn object_form(html: &str) -> Option<Vec<(String, String)>> {
                     let value = p.get(2).or(p.get(3)).or(p.get(4)).map_or("", |m| m.as_str());
                     (p[1].to_owned(), value.trim().to_owned())
                 })
-                .collect::<Vec<_>>()
+                .collect()
         })
-        .find(|form| form.iter().any(|(k, _)| k.eq_ignore_ascii_case("columnid")))
+        .filter(|form: &Vec<_>| column(form).is_some())
+        .collect();
+    let own_form = forms.iter().position(|f| own.is_some() && column(f) == own);
+    forms.into_iter().nth(own_form.unwrap_or(0))
 }
 
 /// The form from the `<nextgroup>` link's query (`?page=1&appid=1&webid=…`), without its paging.
@@ -205,6 +216,18 @@ mod tests {
         let keys: Vec<&str> = q.form.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["col", "appid", "webid", "path", "columnid", "unitid", "webname", "permissiontype"]);
         assert!(q.form.contains(&("webname".into(), "江苏".into())));
+    }
+
+    #[test]
+    fn the_page_s_own_column_wins_among_widgets() {
+        let html = "var param_1 = {col:1,webid:3,columnid:999,unitid:'1'};\n\
+            var param_2 = {col:1,webid:3,columnid:16516,unitid:'2',totalRecord:7};\n\
+            $('#2').jpage({proxyUrl:'/module/web/jpage/dataproxy.jsp',perPage:15,ajaxParam:param_2});";
+        let page = Url::parse("http://www.dingxi.gov.cn/col/col16516/index.html").unwrap();
+        let q = find_query(html, &page, 0).unwrap();
+        assert!(q.form.contains(&("unitid".into(), "2".into())), "{:?}", q.form);
+        let more = "url:'/module/web/jpage/morecolumndataproxy.jsp', ajaxParam:{columnid:1}";
+        assert!(find_query(more, &page, 0).is_none());
     }
 
     #[test]

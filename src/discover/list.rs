@@ -59,7 +59,7 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
 const LIST_NAMES: &[&str] = &["list", "zdgkc", "liebiao", "clearfix", "xxgk", "lb_", "news"];
 
 /// A Hanweb column page's id (`/col/col16516/`), whose reports are `art_16516_….html`.
-static HANWEB_COLUMN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/col/col(\d+)/").unwrap());
+pub(super) static HANWEB_COLUMN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/col/col(\d+)/").unwrap());
 
 /// Everything a list page leads to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub fn read_list_page(html: &str, url: &Url, scope: &Scope) -> ListPage {
     }
     let inline = records_html(html);
     if let Some((rows, _)) = &inline {
-        for link in fragment_links(rows, &base, |u| scope.allows_report(u)) {
+        for link in fragment_links(rows, &base, |u| scope.allows_report(u) && is_entry_url(u)) {
             push_link(&mut reports, &mut seen, link.url, link.text);
         }
     }
@@ -115,6 +115,12 @@ pub fn read_list_page(html: &str, url: &Url, scope: &Scope) -> ListPage {
         .retain(|p| *p != page && !seen.contains(p) && scope.allows_list(p) && !is_trap(p) && unique.insert(p.clone()));
     let dataproxy = find_query(html, &page, inline.map_or(0, |(_, n)| n));
     ListPage { reports, pages, dataproxy }
+}
+
+/// Whether a link of a list's rows is an entry (a report or its file) rather than another list
+/// (a sub-column, a directory).
+pub(super) fn is_entry_url(url: &Url) -> bool {
+    looks_like_report(url) || !LIST_URL.is_match(url.path())
 }
 
 fn looks_like_report(url: &Url) -> bool {

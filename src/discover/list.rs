@@ -111,8 +111,10 @@ pub fn read_list_page(html: &str, url: &Url, scope: &Scope) -> ListPage {
     pages.extend(create_page_html(html, &page));
     pages.extend(fill_series(&pages));
     let mut unique = HashSet::new();
-    pages
-        .retain(|p| *p != page && !seen.contains(p) && scope.allows_list(p) && !is_trap(p) && unique.insert(p.clone()));
+    pages.retain(|p| {
+        let fresh = *p != page && !seen.contains(p) && !looks_like_report(p);
+        fresh && scope.allows_list(p) && !is_trap(p) && unique.insert(p.clone())
+    });
     let dataproxy = find_query(html, &page, inline.map_or(0, |(_, n)| n));
     ListPage { reports, pages, dataproxy }
 }

@@ -19,6 +19,7 @@
 
 pub mod charset;
 pub mod config;
+pub mod discover;
 pub mod document;
 pub mod store;
 pub mod lock;

@@ -28,18 +28,6 @@ pub use dataproxy::{read_dataproxy_response, DataProxyQuery};
 pub use list::{read_list_page, ListPage};
 pub use scope::Scope;
 
-/// What kind of page a URL is to the crawl, which decides how its body is read and which scope
-/// check its links must pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PageKind {
-    /// A page of the section's list: read with [`read_list_page`].
-    List,
-    /// A report page: stored, and read with [`read_report_page`] for attachments.
-    Report,
-    /// A file (PDF, DOC, DOCX, WPS, XLS, XLSX): stored as it is.
-    Attachment,
-}
-
 /// A link found on a page.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Link {

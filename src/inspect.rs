@@ -53,7 +53,11 @@ pub fn stats(store: &Store) -> Result<Stats, StoreError> {
         if let Some(f) = &page.last_error {
             *p.failures.entry(f.kind.clone()).or_default() += 1;
         }
-        if held && store.latest_version(&page.url)?.is_some_and(|v| v.report.as_ref().is_some_and(|r| !r["format"].is_null())) {
+        if held
+            && store
+                .latest_version(&page.url)?
+                .is_some_and(|v| v.report.as_ref().is_some_and(|r| !r["format"].is_null()))
+        {
             p.parsed_reports += 1;
         }
     }
@@ -69,11 +73,19 @@ pub fn stats(store: &Store) -> Result<Stats, StoreError> {
 
 impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{:<20} {:>6} {:>7} {:>7} {:>8} {:>6} {:>5} {:>8} {:>7}  last success", "portal", "lists", "reports", "attach", "versions", "parsed", "gone", "failures", "blocked")?;
+        writeln!(
+            f,
+            "{:<20} {:>6} {:>7} {:>7} {:>8} {:>6} {:>5} {:>8} {:>7}  last success",
+            "portal", "lists", "reports", "attach", "versions", "parsed", "gone", "failures", "blocked"
+        )?;
         for (name, p) in &self.portals {
             let last = p.last_success.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string());
             let failures: u64 = p.failures.values().sum();
-            writeln!(f, "{name:<20} {:>6} {:>7} {:>7} {:>8} {:>6} {:>5} {:>8} {:>7}  {last}", p.list_pages, p.reports, p.attachments, p.versions, p.parsed_reports, p.gone, failures, p.blocked)?;
+            writeln!(
+                f,
+                "{name:<20} {:>6} {:>7} {:>7} {:>8} {:>6} {:>5} {:>8} {:>7}  {last}",
+                p.list_pages, p.reports, p.attachments, p.versions, p.parsed_reports, p.gone, failures, p.blocked
+            )?;
             for (kind, n) in &p.failures {
                 writeln!(f, "{:<20}   {kind}: {n}", "")?;
             }
@@ -133,7 +145,10 @@ pub fn verify(store: &Store) -> Result<Vec<Corruption>, StoreError> {
         let (sha, ok) = blob?;
         let urls = urls_by_blob.remove(&sha);
         if !ok {
-            problems.push(Corruption { urls: urls.unwrap_or_default(), what: format!("body {sha} does not match its digest") });
+            problems.push(Corruption {
+                urls: urls.unwrap_or_default(),
+                what: format!("body {sha} does not match its digest"),
+            });
         }
     }
     for (sha, urls) in urls_by_blob {

@@ -32,7 +32,9 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
     };
     let held = ctx.store.page(&entry.url).ok().flatten();
     let validators = match &held {
-        Some(p) if p.body_sha256.is_some() => Validators { etag: p.etag.clone(), last_modified: p.last_modified.clone() },
+        Some(p) if p.body_sha256.is_some() => {
+            Validators { etag: p.etag.clone(), last_modified: p.last_modified.clone() }
+        }
         _ => Validators::default(),
     };
     let method = match &entry.form {
@@ -151,7 +153,12 @@ fn record_page(ctx: &Ctx, key: &[u8], entry: &FrontierEntry, fetched: FetchedPag
     ctx.store.commit(commit)
 }
 
-fn fetch_record(ctx: &Ctx, entry: &FrontierEntry, f: &FetchedPage, held: &PageRecord) -> Result<FetchRecord, StoreError> {
+fn fetch_record(
+    ctx: &Ctx,
+    entry: &FrontierEntry,
+    f: &FetchedPage,
+    held: &PageRecord,
+) -> Result<FetchRecord, StoreError> {
     let (sha256, sha1) = if f.is_not_modified() {
         (None, None)
     } else {
@@ -340,7 +347,8 @@ fn read_document(
     }
     let text_sha = sha256_hex(doc.text().as_bytes());
     let latest = ctx.store.latest_version(&entry.url)?;
-    let is_html = is_text(page.media_type.as_deref()) && !discover::is_attachment_response(f.content_type(), f.header("content-disposition"));
+    let is_html = is_text(page.media_type.as_deref())
+        && !discover::is_attachment_response(f.content_type(), f.header("content-disposition"));
     if entry.kind == PageKind::Report && is_html {
         queue_attachments(ctx, entry, f, body, page, commit)?;
     }
@@ -432,7 +440,9 @@ fn link_to_parent(ctx: &Ctx, entry: &FrontierEntry, page: &PageRecord, commit: &
     let name = page.name.clone().unwrap_or_default();
     match parent.attachments.iter_mut().find(|a| a.url == entry.url) {
         Some(a) => a.sha256 = page.body_sha256.clone(),
-        None => parent.attachments.push(AttachmentRef { url: entry.url.clone(), name, sha256: page.body_sha256.clone() }),
+        None => {
+            parent.attachments.push(AttachmentRef { url: entry.url.clone(), name, sha256: page.body_sha256.clone() })
+        }
     }
     commit.pages.push(parent);
     Ok(())
@@ -448,7 +458,10 @@ mod tests {
 
     #[test]
     fn year_hint_prefers_the_text() {
-        assert_eq!(year_hint(&link("http://a.gov.cn/nb/202301/t20230131_1.html", "2022年政府信息公开工作年度报告")), Some(2022));
+        assert_eq!(
+            year_hint(&link("http://a.gov.cn/nb/202301/t20230131_1.html", "2022年政府信息公开工作年度报告")),
+            Some(2022)
+        );
         assert_eq!(year_hint(&link("http://a.gov.cn/nb/202301/t20230131_1.html", "年度报告")), Some(2023));
         assert_eq!(year_hint(&link("http://a.gov.cn/art/2021/1/25/art_1_2.html", "报告")), Some(2021));
         assert_eq!(year_hint(&link("http://a.gov.cn/nb/doc_641d.html", "报告")), None);

@@ -91,7 +91,10 @@ impl SimReport {
             year,
             applications: rows,
             review,
-            documents: [[next(&mut s), next(&mut s), 10 + next(&mut s)], [1 + next(&mut s), next(&mut s), 40 + next(&mut s)]],
+            documents: [
+                [next(&mut s), next(&mut s), 10 + next(&mut s)],
+                [1 + next(&mut s), next(&mut s), 40 + next(&mut s)],
+            ],
             licensing: 100 + next(&mut s),
             punishment: 20 + next(&mut s),
             enforcement: next(&mut s),
@@ -125,8 +128,10 @@ impl SimReport {
         h.push_str(&self.applications_table());
         h.push_str("<p>四、政府信息公开行政复议、行政诉讼情况</p>");
         h.push_str(&self.review_table());
-        h.push_str("<p>五、存在的主要问题及改进情况</p><p>公开内容的规范性有待提高，下一步将加强培训。</p>\
-                    <p>六、其他需要报告的事项</p><p>本年度未收取信息处理费。</p>");
+        h.push_str(
+            "<p>五、存在的主要问题及改进情况</p><p>公开内容的规范性有待提高，下一步将加强培训。</p>\
+                    <p>六、其他需要报告的事项</p><p>本年度未收取信息处理费。</p>",
+        );
         h
     }
 

@@ -261,6 +261,11 @@ fn read_list(
         return Ok(());
     }
     pages.retain(|p| scope.allows_list(p) && !discover::is_trap(p));
+    if ctx.mode == Mode::Crawl {
+        // One page at a time, so that the first page with nothing new ends the walk: TRS pages
+        // link every page of the list at once.
+        pages = next_page(ctx, pages)?.into_iter().collect();
+    }
     for page in pages {
         commit.enqueue.push(list_entry(entry, page.to_string(), child_barren, None));
     }
@@ -268,6 +273,26 @@ fn read_list(
         commit.enqueue.push(list_entry(entry, q.endpoint.to_string(), child_barren, Some(q.form)));
     }
     Ok(())
+}
+
+/// The first paging link not yet read this run, skipping a directory's `index.html` when the
+/// directory itself was read (the same page under two names).
+fn next_page(ctx: &Ctx, pages: Vec<Url>) -> Result<Option<Url>, StoreError> {
+    for page in pages {
+        if ctx.store.seen(page.as_str())? {
+            continue;
+        }
+        let name = page.path_segments().and_then(|mut s| s.next_back()).unwrap_or_default().to_ascii_lowercase();
+        if matches!(name.as_str(), "index.html" | "index.htm" | "index.shtml" | "default.htm" | "default.html") {
+            if let Ok(dir) = page.join("./") {
+                if ctx.store.seen(dir.as_str())? {
+                    continue;
+                }
+            }
+        }
+        return Ok(Some(page));
+    }
+    Ok(None)
 }
 
 fn list_entry(from: &FrontierEntry, url: String, barren: u32, form: Option<Vec<(String, String)>>) -> FrontierEntry {

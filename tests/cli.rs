@@ -1,0 +1,190 @@
+//! The `nianbao` binary as cron and users run it: killed mid-crawl and resumed, two runs on one
+//! archive, signals, exit codes, and the commands that look into the archive (also while a crawl
+//! holds it).
+
+mod common;
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/sim.rs"]
+mod sim;
+#[path = "support/site.rs"]
+mod site;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+use common::PortalServer;
+use harness::{files, nianbao, wait_for, workdir};
+use nianbao::store::{PageKind, Store};
+use site::Section;
+
+/// A section big enough that a crawl at `rps` takes a few seconds.
+async fn portal(ip: Ipv4Addr, reports: usize) -> (PortalServer, Section) {
+    let server = PortalServer::start(ip).await;
+    let mut section = Section::new(&server, "/nb/", 10);
+    section.add_older("某市统计局", reports, 2024);
+    section.publish();
+    (server, section)
+}
+
+fn spawn(cmd: &mut std::process::Command) -> Child {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts")
+}
+
+fn kill9(child: &mut Child) {
+    // SAFETY: plain syscall on a pid we own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: plain syscall on a pid we own.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+async fn finish(child: Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_crawl_resumes_without_refetching_what_it_stored() {
+    let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 1), 40).await;
+    let dir = workdir();
+    let (config, seeds, db) = files(dir.path(), 20.0, "", &[("tj", &section.start_url(), "")]);
+
+    let mut child = spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"));
+    let started = wait_for(Duration::from_secs(20), || server.requests().len() >= 20).await;
+    assert!(started, "the crawl got going");
+    kill9(&mut child);
+    let before: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+
+    let second = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(text(&second.stdout).contains("resumed"), "the summary says it resumed: {}", text(&second.stdout));
+
+    let store = Store::open(&db).unwrap();
+    for p in &section.reports {
+        let page = store.page(&server.url(&p.path)).unwrap().unwrap_or_else(|| panic!("{} archived", p.path));
+        assert_eq!(page.versions, 1, "{} archived exactly once", p.path);
+    }
+    // A report fetched before the kill is fetched again only if it was still in flight.
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for path in server.requests().into_iter().map(|r| r.path).filter(|p| p.ends_with(".html") && !p.contains("index")) {
+        *counts.entry(path).or_default() += 1;
+    }
+    let refetched = counts.values().filter(|n| **n > 1).count();
+    let before_reports = before.iter().filter(|p| p.ends_with(".html") && !p.contains("index")).count();
+    assert!(refetched <= 2, "{refetched} of {before_reports} reports fetched before the kill were fetched again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_crawl_per_archive_and_a_stale_lock_is_taken_over() {
+    let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 2), 30).await;
+    let dir = workdir();
+    let (config, seeds, db) = files(dir.path(), 10.0, "", &[("tj", &section.start_url(), "")]);
+    let mut first = spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"));
+    assert!(wait_for(Duration::from_secs(20), || !server.requests().is_empty()).await);
+
+    let second = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    assert_eq!(second.status.code(), Some(75), "{}", text(&second.stderr));
+    let message = text(&second.stderr);
+    assert!(message.contains(&first.id().to_string()), "names the process holding the lock: {message}");
+
+    // Readers get a consistent copy from the running crawl.
+    let stats = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
+    assert!(stats.status.success(), "stats during a crawl: {}", text(&stats.stderr));
+    let out = dir.path().join("during.tar.gz");
+    let export = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("export").arg("--out").arg(&out))).await;
+    assert!(export.status.success(), "export during a crawl: {}", text(&export.stderr));
+    assert!(out.is_file());
+
+    kill9(&mut first);
+    let third = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    assert!(third.status.success(), "a stale lock is taken over: {}", text(&third.stderr));
+    let store = Store::open(&db).unwrap();
+    assert_eq!(harness::held(&store, PageKind::Report).len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_promptly_and_the_next_run_finishes() {
+    let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 3), 30).await;
+    let dir = workdir();
+    let (config, seeds, db) = files(dir.path(), 10.0, "", &[("tj", &section.start_url(), "")]);
+    let child = spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"));
+    assert!(wait_for(Duration::from_secs(20), || server.requests().len() >= 5).await);
+    signal(&child, libc::SIGTERM);
+    let stopped = std::time::Instant::now();
+    let out = finish(child).await;
+    assert!(stopped.elapsed() < Duration::from_secs(5), "stops promptly");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("interrupted"), "{}", text(&out.stdout));
+    let again = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    assert!(again.status.success());
+    let store = Store::open(&db).unwrap();
+    assert_eq!(harness::held(&store, PageKind::Report).len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_show_and_verify_look_into_the_archive() {
+    let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 4), 5).await;
+    let dir = workdir();
+    let (config, seeds, db) = files(dir.path(), 50.0, "", &[("tj", &section.start_url(), "")]);
+    let crawl = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    assert!(crawl.status.success(), "{}", text(&crawl.stderr));
+
+    let stats = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
+    let json: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats --json is JSON");
+    let tj = &json["portals"]["tj"];
+    assert_eq!(tj["reports"], 5, "{json}");
+
+    let url = section.report_url(0);
+    let shown = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &url, "--text"]))).await;
+    let shown = text(&shown.stdout);
+    assert!(shown.contains(&section.reports[0].report.title()) && !shown.contains("浏览次数"), "{shown}");
+    let raw = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &url, "--raw"]))).await;
+    assert!(text(&raw.stdout).contains("浏览次数"), "--raw is the page as fetched");
+    let record = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &url, "--json"]))).await;
+    let record: serde_json::Value = serde_json::from_slice(&record.stdout).unwrap();
+    assert_eq!(record["versions"].as_array().map(Vec::len), Some(1));
+    let missing = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &server.url("/nope.html")]))).await;
+    assert_eq!(missing.status.code(), Some(1));
+
+    let ok = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("verify"))).await;
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+
+    // Corrupt one stored body behind the store's back.
+    let sha = Store::open(&db).unwrap().page(&url).unwrap().unwrap().body_sha256.unwrap();
+    {
+        let raw = sled::open(&db).unwrap();
+        let blobs = raw.open_tree("blobs").unwrap();
+        let packed = zstd::bulk::compress(b"tampered", 3).unwrap();
+        blobs.insert(sha.as_bytes(), packed).unwrap();
+        raw.flush().unwrap();
+    }
+    let bad = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("verify"))).await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stdout).contains(&url), "corruption reported by URL: {}", text(&bad.stdout));
+}
+
+#[test]
+fn bad_config_and_usage_get_their_exit_codes() {
+    let dir = workdir();
+    let db = dir.path().join("db");
+    let (config, seeds, _) = files(dir.path(), 1.0, "", &[("ok", "http://127.0.0.1:9/nb/", "")]);
+    std::fs::write(&seeds, "[[portal]]\nname = \"x\"\nstart = \"http://127.0.0.1:9/\"\nspeed = 3\n").unwrap();
+    let out = nianbao(&config, &seeds, &db).arg("crawl").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let msg = text(&out.stderr);
+    assert!(msg.contains("seeds.toml") && msg.contains("speed") && msg.contains("line 4"), "{msg}");
+    let out = nianbao(&config, &seeds, &db).arg("crawl").arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(&seeds, "[[portal]]\nname = \"x\"\nstart = \"http://127.0.0.1:9/\"\n").unwrap();
+    let out = nianbao(&config, &seeds, &db).args(["crawl", "--portal", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

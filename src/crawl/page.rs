@@ -124,7 +124,7 @@ fn record_failure(ctx: &Ctx, key: &[u8], entry: &FrontierEntry, err: &FetchError
         _ => {}
     }
     drop(summary);
-    tracing::debug!(url = %entry.url, "failed: {err}");
+    tracing::warn!(url = %entry.url, kind = err.kind(), "{err}");
     ctx.store.commit(Commit { pages: vec![page], done: Some(key.to_vec()), ..Commit::default() })
 }
 
@@ -407,6 +407,7 @@ fn read_document(
         document: doc,
         report,
     });
+    tracing::info!(url = %entry.url, version = page.versions, kind = ?entry.kind, "archived");
     let mut summary = lock(&ctx.summary);
     match (page.versions, entry.kind) {
         (1, PageKind::Attachment) => summary.new_attachments += 1,

@@ -7,499 +7,16 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use nianbao::document::{Block, Document, Table};
+use chrono::{DateTime, SecondsFormat, Utc};
 use nianbao::export::{self, ExportError, ExportOptions, ExportSummary};
-use nianbao::store::{AttachmentRef, Commit, FetchRecord, PageKind, PageRecord, RedirectRecord, Store, VersionRecord};
+use nianbao::store::{Commit, FetchRecord, Store};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use sha1::Digest;
 
-// ---------------------------------------------------------------- the archive
+#[path = "export/archive.rs"]
+mod archive;
 
-const CQ: &str = "http://127.0.0.1:9/cq/nb/";
-const A: &str = "http://127.0.0.1:9/cq/nb/t20230131_1.html";
-const A_ALIAS: &str = "http://127.0.0.1:9/cq/nb/t20230131_1.html?from=list";
-const A_PDF: &str = "http://127.0.0.1:9/cq/nb/P020230131.pdf";
-const TJ_PROXY: &str = "http://127.0.0.2:9/module/web/jpage/dataproxy.jsp";
-const B: &str = "http://127.0.0.2:9/art/2020/1/20/art_1_2.html";
-const C: &str = "http://127.0.0.2:9/art/2020/1/21/art_1_3.html";
-
-/// What the tests need to know about the archive they export.
-struct Archive {
-    _dir: tempfile::TempDir,
-    store: Store,
-    /// Fetches by a short name.
-    fetches: HashMap<&'static str, FetchRecord>,
-    /// Raw bodies by their fetch's name.
-    bodies: HashMap<&'static str, Vec<u8>>,
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-fn sha1_b32(bytes: &[u8]) -> String {
-    data_encoding::BASE32.encode(&sha1::Sha1::digest(bytes))
-}
-
-fn gbk(text: &str) -> Vec<u8> {
-    encoding_rs::GBK.encode(text).0.into_owned()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
-}
-
-/// One exchange as the crawl records it.
-struct Exchange<'a> {
-    portal: &'a str,
-    url: &'a str,
-    final_url: &'a str,
-    method: &'a str,
-    status: u16,
-    headers: &'a [(&'a str, &'a str)],
-    body: Option<&'a [u8]>,
-    at: &'a str,
-    same_as: Option<u64>,
-}
-
-impl Archive {
-    fn put(&mut self, name: &'static str, x: Exchange<'_>) -> FetchRecord {
-        let id = self.store.next_id().unwrap();
-        let host = url::Url::parse(x.final_url).unwrap().host_str().unwrap().to_owned();
-        let mut request_headers =
-            vec![("host".to_owned(), format!("{host}:9")), ("user-agent".into(), "nianbao-test".into())];
-        let request_body = (x.method == "POST").then(|| "webid=1&columnid=2&page=1".to_owned());
-        if request_body.is_some() {
-            request_headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
-        }
-        let fetch = FetchRecord {
-            id,
-            portal: x.portal.into(),
-            url: x.url.into(),
-            final_url: x.final_url.into(),
-            redirects: Vec::new(),
-            method: x.method.into(),
-            request_headers,
-            request_body,
-            status: x.status,
-            http_version: "HTTP/1.1".into(),
-            headers: x.headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-            fetched_at: at(x.at),
-            body_sha256: x.body.map(|b| self.store.put_blob(b).unwrap()),
-            body_sha1: x.body.map(sha1_b32),
-            body_len: x.body.map_or(0, |b| b.len() as u64),
-            same_as: x.same_as,
-            remote_ip: Some(host),
-        };
-        if let Some(body) = x.body {
-            self.bodies.insert(name, body.to_vec());
-        }
-        self.fetches.insert(name, fetch.clone());
-        fetch
-    }
-
-    fn commit(&self, fetch: FetchRecord, pages: Vec<PageRecord>, version: Option<VersionRecord>) {
-        let version_url = version.as_ref().map(|_| fetch.url.clone());
-        self.store.commit(Commit { fetch: Some(fetch), pages, version, version_url, ..Commit::default() }).unwrap();
-    }
-}
-
-fn page(url: &str, portal: &str, kind: PageKind, fetch: &FetchRecord, versions: u32) -> PageRecord {
-    PageRecord {
-        url: url.into(),
-        portal: portal.into(),
-        kind,
-        parent: None,
-        name: None,
-        first_seen: fetch.fetched_at,
-        last_checked: Some(fetch.fetched_at),
-        last_fetch: Some(fetch.id),
-        final_url: Some(fetch.final_url.clone()),
-        http_status: Some(fetch.status),
-        media_type: Some("text/html".into()),
-        charset: Some("UTF-8".into()),
-        body_sha256: fetch.body_sha256.clone(),
-        etag: None,
-        last_modified: None,
-        versions,
-        alias_of: None,
-        aliases: Vec::new(),
-        attachments: Vec::new(),
-        gone_since: None,
-        last_error: None,
-        clean_error: None,
-        blocked: false,
-    }
-}
-
-fn version(n: u32, fetch: &FetchRecord, document: Document, report: Option<Value>) -> VersionRecord {
-    VersionRecord {
-        n,
-        fetch_id: fetch.id,
-        fetched_at: fetch.fetched_at,
-        body_sha256: fetch.body_sha256.clone().unwrap(),
-        text_sha256: nianbao::store::sha256_hex(document.text().as_bytes()),
-        document,
-        report,
-    }
-}
-
-fn document(title: &str, paragraph: &str, rows: &[&[&str]]) -> Document {
-    let rows = rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
-    Document {
-        title: Some(title.into()),
-        published: Some("2023-01-31".into()),
-        metadata: vec![("索引号".into(), "11500000/2023-00001".into())],
-        blocks: vec![
-            Block::Heading("一、总体情况".into()),
-            Block::Paragraph(paragraph.into()),
-            Block::Table(Table { rows }),
-        ],
-    }
-}
-
-const ROWS: [&str; 26] = [
-    "new_received",
-    "carried_over",
-    "granted",
-    "partially_granted",
-    "refused_state_secret",
-    "refused_law_prohibited",
-    "refused_security_stability",
-    "refused_third_party",
-    "refused_internal_affairs",
-    "refused_process_info",
-    "refused_enforcement_file",
-    "refused_admin_query",
-    "unable_no_info",
-    "unable_needs_creation",
-    "unable_unclear",
-    "not_processed_petition",
-    "not_processed_duplicate",
-    "not_processed_publication",
-    "not_processed_mass_repeat",
-    "not_processed_confirm",
-    "other_no_correction",
-    "other_no_fee",
-    "other_misc",
-    "other_total",
-    "total",
-    "carried_forward",
-];
-const COLUMNS: [&str; 7] =
-    ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other", "total"];
-const GROUPS: [&str; 3] = ["review", "litigation_direct", "litigation_after_review"];
-const FIELDS: [&str; 5] = ["upheld", "corrected", "other", "pending", "total"];
-
-/// A report of either layout: row r, column c holds `10 r + c`, except `carried_over` (all null)
-/// and `granted.research` (null); review fields count up; one check fails.
-fn report(layout: &str, agency: &str, year: i64) -> Value {
-    let rows: serde_json::Map<String, Value> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(r, row)| {
-            let cells: Vec<Value> = (0..7)
-                .map(|c| match (*row, c) {
-                    ("carried_over", _) | ("granted", 2) => Value::Null,
-                    _ => json!(10 * r + c),
-                })
-                .collect();
-            (row.to_string(), Value::Array(cells))
-        })
-        .collect();
-    let review: serde_json::Map<String, Value> = GROUPS
-        .iter()
-        .enumerate()
-        .map(|(g, group)| {
-            let fields = FIELDS.iter().enumerate().map(|(f, field)| (field.to_string(), json!(g * 5 + f)));
-            (group.to_string(), Value::Object(fields.collect()))
-        })
-        .collect();
-    let active = if layout == "2021" {
-        json!({
-            "regulations": {"issued": 1, "repealed": 0, "in_force": 3},
-            "normative_documents": {"issued": 2, "repealed": 1, "in_force": 58},
-            "licensing": {"decisions": 1036}, "punishment": {"decisions": null},
-            "enforcement": {"decisions": 7}, "fees": {"amount_wan_yuan": 12.5}
-        })
-    } else {
-        json!({
-            "regulations": {"made": 0, "published": 1, "total_public": 2},
-            "normative_documents": {"made": 3, "published": 4, "total_public": 5},
-            "licensing": {"prev_items": 6, "change": "+1036", "decisions": 8},
-            "other_services": {"prev_items": 9, "change": "-2", "decisions": null},
-            "punishment": {"prev_items": 11, "change": 0, "decisions": 12},
-            "enforcement": {"prev_items": 13, "change": 0, "decisions": 14},
-            "fees": {"prev_items": 15, "change": 0},
-            "procurement": {"items": 16, "amount": 17.25}
-        })
-    };
-    json!({
-        "agency": agency, "year": year, "format": layout,
-        "active_disclosure": active,
-        "applications": {"columns": COLUMNS, "rows": rows},
-        "review_litigation": review,
-        "checks": [
-            {"rule": "applications.balance", "ok": false, "detail": "1 + 0 ≠ 2 + 0"},
-            {"rule": "review.total", "ok": true, "detail": "0 = 0"},
-            {"rule": "litigation_direct.total", "ok": false, "detail": "1 ≠ 2"}
-        ]
-    })
-}
-
-const A1_HTML: &str = "<html><head><meta charset=gbk><title>2022年政府信息公开工作年度报告</title></head>\
-                       <body>本年度收到申请1件。</body></html>";
-const A2_HTML: &str = "<html><head><meta charset=utf-8><title>2022年政府信息公开工作年度报告</title></head>\
-                       <body>本年度收到申请2件（更正）。</body></html>";
-
-/// The archive every test exports (see the module doc).
-fn archive() -> Archive {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db")).unwrap();
-    let mut ar = Archive { _dir: dir, store, fetches: HashMap::new(), bodies: HashMap::new() };
-    let html = [("Content-Type", "text/html; charset=utf-8")];
-
-    // cq: a list page behind a redirect, sent chunked.
-    let mut list = ar.put(
-        "list",
-        Exchange {
-            portal: "cq",
-            url: CQ,
-            final_url: &format!("{CQ}index.html"),
-            method: "GET",
-            status: 200,
-            headers: &[("Content-Type", "text/html"), ("Transfer-Encoding", "chunked")],
-            body: Some("<html><a href=t20230131_1.html>2022年报</a></html>".as_bytes()),
-            at: "2026-01-10T08:00:00Z",
-            same_as: None,
-        },
-    );
-    list.redirects = vec![RedirectRecord { from: CQ.into(), to: format!("{CQ}index.html"), status: 302 }];
-    ar.fetches.insert("list", list.clone());
-    let list_page = page(CQ, "cq", PageKind::List, &list, 0);
-    ar.commit(list, vec![list_page], None);
-
-    // cq: report A, first version, a GBK page.
-    let a1_body = gbk(A1_HTML);
-    let a1 = ar.put(
-        "a1",
-        Exchange {
-            portal: "cq",
-            url: A,
-            final_url: A,
-            method: "GET",
-            status: 200,
-            headers: &[("Content-Type", "text/html; charset=gbk"), ("Content-Length", &a1_body.len().to_string())],
-            body: Some(&a1_body),
-            at: "2026-01-10T08:00:05Z",
-            same_as: None,
-        },
-    );
-    let doc = document(
-        "2022年政府信息公开工作年度报告",
-        "本年度收到申请1件。",
-        &[&["信息内容", "本年制发件数"], &["规章", "0"]],
-    );
-    let mut a_page = page(A, "cq", PageKind::Report, &a1, 1);
-    a_page.charset = Some("GBK".into());
-    ar.commit(
-        a1.clone(),
-        vec![a_page.clone()],
-        Some(version(1, &a1, doc, Some(report("2021", "重庆市医疗保障局", 2022)))),
-    );
-
-    // cq: A's attachment.
-    let pdf_body = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n".to_vec();
-    let pdf = ar.put(
-        "pdf",
-        Exchange {
-            portal: "cq",
-            url: A_PDF,
-            final_url: A_PDF,
-            method: "GET",
-            status: 200,
-            headers: &[("Content-Type", "application/pdf")],
-            body: Some(&pdf_body),
-            at: "2026-01-10T08:00:09Z",
-            same_as: None,
-        },
-    );
-    let mut pdf_page = page(A_PDF, "cq", PageKind::Attachment, &pdf, 1);
-    pdf_page.parent = Some(A.into());
-    pdf_page.name = Some("附件：2022年年报.pdf".into());
-    pdf_page.media_type = Some("application/pdf".into());
-    pdf_page.charset = None;
-    let pdf_doc = Document {
-        title: Some("附件：2022年年报.pdf".into()),
-        blocks: vec![Block::Paragraph("PDF 正文".into())],
-        ..Document::default()
-    };
-    let pdf_version = version(1, &pdf, pdf_doc, None);
-    a_page.attachments =
-        vec![AttachmentRef {
-            url: A_PDF.into(), name: "附件：2022年年报.pdf".into(), sha256: pdf.body_sha256.clone()
-        }];
-    ar.commit(pdf, vec![pdf_page, a_page.clone()], Some(pdf_version));
-
-    // cq: A changed (a second version), gzip-encoded on the wire and stored so.
-    let a2_body = gzip(A2_HTML.as_bytes());
-    let a2 = ar.put(
-        "a2",
-        Exchange {
-            portal: "cq",
-            url: A,
-            final_url: A,
-            method: "GET",
-            status: 200,
-            headers: &[("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("ETag", "\"v2\"")],
-            body: Some(&a2_body),
-            at: "2026-03-05T08:00:00Z",
-            same_as: None,
-        },
-    );
-    let doc2 = document(
-        "2022年政府信息公开工作年度报告",
-        "本年度收到申请2件（更正）。",
-        &[&["信息内容", "本年制发件数"], &["规章", "1"]],
-    );
-    let mut a_page2 = page(A, "cq", PageKind::Report, &a2, 2);
-    a_page2.attachments = a_page.attachments.clone();
-    ar.commit(
-        a2.clone(),
-        vec![a_page2.clone()],
-        Some(version(2, &a2, doc2, Some(report("2021", "重庆市医疗保障局", 2022)))),
-    );
-
-    // cq: A refetched, same bytes; then revalidated with a 304.
-    let a3 = ar.put(
-        "a3",
-        Exchange {
-            portal: "cq",
-            url: A,
-            final_url: A,
-            method: "GET",
-            status: 200,
-            headers: &[("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("ETag", "\"v2\"")],
-            body: Some(&a2_body),
-            at: "2026-04-01T08:00:00Z",
-            same_as: Some(a2.id),
-        },
-    );
-    let mut a_page3 = a_page2.clone();
-    a_page3.last_fetch = Some(a3.id);
-    ar.commit(a3, vec![a_page3.clone()], None);
-    let a4 = ar.put(
-        "a4",
-        Exchange {
-            portal: "cq",
-            url: A,
-            final_url: A,
-            method: "GET",
-            status: 304,
-            headers: &[("ETag", "\"v2\"")],
-            body: None,
-            at: "2026-05-01T08:00:00Z",
-            same_as: None,
-        },
-    );
-    ar.commit(a4, vec![a_page3.clone()], None);
-
-    // cq: the same document under a query variant: an alias of A.
-    let alias = ar.put(
-        "alias",
-        Exchange {
-            portal: "cq",
-            url: A_ALIAS,
-            final_url: A_ALIAS,
-            method: "GET",
-            status: 200,
-            headers: &html,
-            body: Some(A2_HTML.as_bytes()),
-            at: "2026-05-02T08:00:00Z",
-            same_as: None,
-        },
-    );
-    let mut alias_page = page(A_ALIAS, "cq", PageKind::Report, &alias, 0);
-    alias_page.alias_of = Some(A.into());
-    let mut a_page4 = a_page3;
-    a_page4.aliases = vec![A_ALIAS.into()];
-    ar.commit(alias, vec![alias_page, a_page4], None);
-
-    // tj: a Hanweb dataproxy list (a POST), a 2019-layout report B, and C, which is no report.
-    let proxy = ar.put(
-        "proxy",
-        Exchange {
-            portal: "tj",
-            url: TJ_PROXY,
-            final_url: TJ_PROXY,
-            method: "POST",
-            status: 200,
-            headers: &[("Content-Type", "text/xml;charset=UTF-8")],
-            body: Some(b"<datastore><totalrecord>2</totalrecord></datastore>"),
-            at: "2026-02-01T09:00:00Z",
-            same_as: None,
-        },
-    );
-    let proxy_page = page(TJ_PROXY, "tj", PageKind::List, &proxy, 0);
-    ar.commit(proxy, vec![proxy_page], None);
-    let b = ar.put(
-        "b",
-        Exchange {
-            portal: "tj",
-            url: B,
-            final_url: B,
-            method: "GET",
-            status: 200,
-            headers: &html,
-            body: Some("<html>2019年度报告</html>".as_bytes()),
-            at: "2026-02-02T09:00:00Z",
-            same_as: None,
-        },
-    );
-    let b_doc = document("2019年政府信息公开工作年度报告", "2019年收到申请。", &[&["收到申请", "3"]]);
-    let b_page = page(B, "tj", PageKind::Report, &b, 1);
-    ar.commit(
-        b.clone(),
-        vec![b_page],
-        Some(version(1, &b, b_doc, Some(report("2019", "天津市某区, \"试点\"局", 2019)))),
-    );
-    let c = ar.put(
-        "c",
-        Exchange {
-            portal: "tj",
-            url: C,
-            final_url: C,
-            method: "GET",
-            status: 200,
-            headers: &html,
-            body: Some("<html>通知</html>".as_bytes()),
-            at: "2025-12-20T09:00:00Z",
-            same_as: None,
-        },
-    );
-    let c_doc = Document {
-        title: Some("关于开展工作的通知".into()),
-        blocks: vec![Block::Paragraph("通知正文".into())],
-        ..Document::default()
-    };
-    let c_page = page(C, "tj", PageKind::Report, &c, 1);
-    ar.commit(c.clone(), vec![c_page], Some(version(1, &c, c_doc, None)));
-    ar
-}
-
-fn run(ar: &Archive, out: &Path, portals: &[&str], since: Option<&str>) -> Result<ExportSummary, ExportError> {
-    let opts = ExportOptions {
-        out: out.to_path_buf(),
-        portals: portals.iter().map(|p| p.to_string()).collect(),
-        since: since.map(|s| s.parse::<NaiveDate>().unwrap()),
-    };
-    export::export(&ar.store, &opts)
-}
+use archive::*;
 
 // ---------------------------------------------------------------- an independent WARC reader
 
@@ -562,13 +79,27 @@ fn read_warc(path: &Path) -> Vec<WarcRecord> {
 
 // ---------------------------------------------------------------- tests
 
-#[test]
-fn the_warc_holds_every_fetch_as_standard_records() {
+/// The whole archive exported to a directory, and its WARC read back.
+fn exported_warc() -> (Archive, ExportSummary, Vec<WarcRecord>, tempfile::TempDir) {
     let ar = archive();
     let out = tempfile::tempdir().unwrap();
     let snap = out.path().join("snap");
     let summary = run(&ar, &snap, &[], None).unwrap();
     let records = read_warc(&snap.join("archive.warc.gz"));
+    (ar, summary, records, out)
+}
+
+fn by_target<'r>(records: &'r [WarcRecord], kind: &str, uri: &str) -> Vec<&'r WarcRecord> {
+    records.iter().filter(|r| r.kind() == kind && r.get("WARC-Target-URI") == Some(uri)).collect()
+}
+
+fn at_date<'r>(records: &'r [WarcRecord], kind: &str, date: &str) -> &'r WarcRecord {
+    records.iter().find(|r| r.kind() == kind && r.get("WARC-Date") == Some(date)).unwrap()
+}
+
+#[test]
+fn warc_records_are_well_formed_and_requests_pair_with_their_answers() {
+    let (_ar, summary, records, _out) = exported_warc();
     assert_eq!(summary.warc_records as usize, records.len());
     assert_eq!(summary.fetches, 10);
     assert_eq!(records.len(), 1 + 2 * 10 + 1, "warcinfo, request + response per fetch, one redirect metadata");
@@ -586,9 +117,6 @@ fn the_warc_holds_every_fetch_as_standard_records() {
         DateTime::parse_from_rfc3339(r.get("WARC-Date").unwrap()).unwrap();
     }
 
-    let by_target = |kind: &str, uri: &str| -> Vec<&WarcRecord> {
-        records.iter().filter(|r| r.kind() == kind && r.get("WARC-Target-URI") == Some(uri)).collect()
-    };
     // Requests and their answers pair up both ways, each request right before its answer.
     for pair in records[1..].windows(2) {
         if pair[0].kind() == "request" {
@@ -602,11 +130,14 @@ fn the_warc_holds_every_fetch_as_standard_records() {
             assert!(resp.get("WARC-IP-Address").is_some());
         }
     }
+}
 
+#[test]
+fn warc_responses_hold_bodies_and_requests_exactly_as_exchanged() {
+    let (ar, _summary, records, _out) = exported_warc();
     // A full response: the GBK page's bytes exactly as received, digests over them.
     let a1 = &ar.fetches["a1"];
-    let resp =
-        records.iter().find(|r| r.kind() == "response" && r.get("WARC-Date") == Some("2026-01-10T08:00:05Z")).unwrap();
+    let resp = at_date(&records, "response", "2026-01-10T08:00:05Z");
     let (head, payload) = resp.http();
     assert!(head.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=gbk\r\nContent-Length: "), "{head}");
     assert_eq!(payload, ar.bodies["a1"].as_slice());
@@ -615,25 +146,42 @@ fn the_warc_holds_every_fetch_as_standard_records() {
     assert_eq!(resp.get("WARC-Target-URI"), Some(A));
 
     // Content-Encoding bodies stay encoded; chunked is renamed away.
-    let a2_resp =
-        records.iter().find(|r| r.kind() == "response" && r.get("WARC-Date") == Some("2026-03-05T08:00:00Z")).unwrap();
+    let a2_resp = at_date(&records, "response", "2026-03-05T08:00:00Z");
     let (head, payload) = a2_resp.http();
     assert!(head.contains("\r\nContent-Encoding: gzip\r\n"));
     assert_eq!(payload, ar.bodies["a2"].as_slice());
-    let list_resp = &by_target("response", &format!("{CQ}index.html"))[0];
+    let list_resp = &by_target(&records, "response", &format!("{CQ}index.html"))[0];
     let (head, _) = list_resp.http();
     assert!(head.contains("\r\nX-Archive-Orig-Transfer-Encoding: chunked\r\n"), "{head}");
     assert!(!head.to_ascii_lowercase().contains("\r\ntransfer-encoding"), "{head}");
 
     // The redirect: a metadata record under the requested URL, beside the final response.
-    let meta = &by_target("metadata", CQ)[0];
+    let meta = &by_target(&records, "metadata", CQ)[0];
     assert_eq!(meta.get("WARC-Concurrent-To"), list_resp.get("WARC-Record-ID"));
     assert_eq!(meta.get("Content-Type"), Some("application/warc-fields"));
     let text = String::from_utf8(meta.block.clone()).unwrap();
     assert!(text.contains(&format!("redirect: 302 {CQ} {CQ}index.html\r\n")), "{text}");
 
+    // The POST, with its body.
+    let post = &by_target(&records, "request", TJ_PROXY)[0];
+    let (head, body) = post.http();
+    assert!(head.starts_with("POST /module/web/jpage/dataproxy.jsp HTTP/1.1\r\nhost: 127.0.0.2:9\r\n"), "{head}");
+    assert_eq!(body, b"webid=1&columnid=2&page=1");
+    assert_eq!(post.get("WARC-Payload-Digest"), Some(format!("sha1:{}", sha1_b32(body)).as_str()));
+    let get = &by_target(&records, "request", A)[0];
+    assert!(get.http().0.starts_with("GET /cq/nb/t20230131_1.html HTTP/1.1\r\n"));
+
+    // The attachment is a response too.
+    let (_, pdf) = by_target(&records, "response", A_PDF)[0].http();
+    assert_eq!(pdf, ar.bodies["pdf"].as_slice());
+}
+
+#[test]
+fn unchanged_refetches_and_304s_are_revisits_of_the_response_holding_the_body() {
+    let (_ar, _summary, records, _out) = exported_warc();
+    let a2_resp = at_date(&records, "response", "2026-03-05T08:00:00Z");
     // The unchanged refetch and the 304 are revisits of the second version's response.
-    let revisits = by_target("revisit", A);
+    let revisits = by_target(&records, "revisit", A);
     assert_eq!(revisits.len(), 2);
     let (same, not_modified) = (revisits[0], revisits[1]);
     assert_eq!(same.get("WARC-Profile"), Some("http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"));
@@ -647,19 +195,6 @@ fn the_warc_holds_every_fetch_as_standard_records() {
         assert!(payload.is_empty(), "a revisit holds headers only");
     }
     assert!(not_modified.http().0.starts_with("HTTP/1.1 304 Not Modified\r\n"));
-
-    // The POST, with its body.
-    let post = &by_target("request", TJ_PROXY)[0];
-    let (head, body) = post.http();
-    assert!(head.starts_with("POST /module/web/jpage/dataproxy.jsp HTTP/1.1\r\nhost: 127.0.0.2:9\r\n"), "{head}");
-    assert_eq!(body, b"webid=1&columnid=2&page=1");
-    assert_eq!(post.get("WARC-Payload-Digest"), Some(format!("sha1:{}", sha1_b32(body)).as_str()));
-    let get = &by_target("request", A)[0];
-    assert!(get.http().0.starts_with("GET /cq/nb/t20230131_1.html HTTP/1.1\r\n"));
-
-    // The attachment is a response too.
-    let (_, pdf) = by_target("response", A_PDF)[0].http();
-    assert_eq!(pdf, ar.bodies["pdf"].as_slice());
 }
 
 fn read_jsonl(path: &Path) -> Vec<Value> {
@@ -1057,9 +592,8 @@ fn a_missing_body_is_an_error_naming_the_fetch() {
     let mut orphan = ar.fetches["b"].clone();
     orphan.id = ar.store.next_id().unwrap();
     orphan.portal = "lost".into();
-    orphan.same_as = None;
     orphan.body_sha256 = Some("00".repeat(32));
-    ar.commit(orphan.clone(), Vec::new(), None);
+    ar.commit(&orphan, Vec::new(), None);
     let out = tempfile::tempdir().unwrap();
     let err = run(&ar, &out.path().join("lost"), &["lost"], None).unwrap_err();
     assert!(matches!(&err, ExportError::MissingBlob { url, .. } if url == B), "{err}");

@@ -1,0 +1,251 @@
+//! `reports.csv`: one row per parsed report, UTF-8 with a BOM (so that spreadsheet programs read the
+//! Chinese right), RFC 4180 quoting, CRLF line ends.
+//!
+//! Columns, in this fixed order (the README lists them):
+//! 1. `url, portal, agency, year, format`;
+//! 2. `applications.<row>.<column>`: the 26 rows of table 三 in form order, each with its 7 columns;
+//! 3. `review_litigation.<group>.<field>`;
+//! 4. `active_disclosure.<item>.<field>`: the 2021 layout's items, then the 2019 layout's. A report
+//!    fills only its own layout's columns; three names (`licensing`, `punishment`, `enforcement`
+//!    `.decisions`) occur in both layouts and so appear twice, the first for 2021 reports, the
+//!    second for 2019 ones;
+//! 5. `checks_failed`: the `rule` of every check with `ok == false`, `;`-separated.
+//!
+//! An empty cell is a null or missing number, never a guess; numbers are written as JSON writes
+//! them, strings (a signed `change` such as `+1036`) as they are.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use serde_json::Value;
+
+use super::manifest::{FileEntry, HashedFile};
+use super::{ArchivedDocument, ExportError, SnapshotFile};
+
+/// The CSV file's name inside the snapshot.
+pub(super) const CSV: &str = "reports.csv";
+
+/// `applications.rows` keys in form order (the parser's schema).
+const APPLICATION_ROWS: [&str; 26] = [
+    "new_received",
+    "carried_over",
+    "granted",
+    "partially_granted",
+    "refused_state_secret",
+    "refused_law_prohibited",
+    "refused_security_stability",
+    "refused_third_party",
+    "refused_internal_affairs",
+    "refused_process_info",
+    "refused_enforcement_file",
+    "refused_admin_query",
+    "unable_no_info",
+    "unable_needs_creation",
+    "unable_unclear",
+    "not_processed_petition",
+    "not_processed_duplicate",
+    "not_processed_publication",
+    "not_processed_mass_repeat",
+    "not_processed_confirm",
+    "other_no_correction",
+    "other_no_fee",
+    "other_misc",
+    "other_total",
+    "total",
+    "carried_forward",
+];
+
+/// The 7 applicant columns of each applications row, in order.
+const APPLICATION_COLUMNS: [&str; 7] =
+    ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other", "total"];
+
+/// Groups and fields of `review_litigation`.
+const REVIEW_GROUPS: [&str; 3] = ["review", "litigation_direct", "litigation_after_review"];
+const REVIEW_FIELDS: [&str; 5] = ["upheld", "corrected", "other", "pending", "total"];
+
+/// `active_disclosure` items and their fields in the 〔2021〕30号 layout.
+const ACTIVE_DISCLOSURE_2021: [(&str, &[&str]); 6] = [
+    ("regulations", &["issued", "repealed", "in_force"]),
+    ("normative_documents", &["issued", "repealed", "in_force"]),
+    ("licensing", &["decisions"]),
+    ("punishment", &["decisions"]),
+    ("enforcement", &["decisions"]),
+    ("fees", &["amount_wan_yuan"]),
+];
+
+/// `active_disclosure` items and their fields in the 〔2019〕60号 layout.
+const ACTIVE_DISCLOSURE_2019: [(&str, &[&str]); 8] = [
+    ("regulations", &["made", "published", "total_public"]),
+    ("normative_documents", &["made", "published", "total_public"]),
+    ("licensing", &["prev_items", "change", "decisions"]),
+    ("other_services", &["prev_items", "change", "decisions"]),
+    ("punishment", &["prev_items", "change", "decisions"]),
+    ("enforcement", &["prev_items", "change", "decisions"]),
+    ("fees", &["prev_items", "change"]),
+    ("procurement", &["items", "amount"]),
+];
+
+/// Where a column's cell comes from.
+enum Source {
+    /// The document's URL.
+    Url,
+    /// The document's portal.
+    Portal,
+    /// A value of the report, by JSON pointer; only for reports of `layout` when that is set.
+    Report { pointer: String, layout: Option<&'static str> },
+    /// The failed checks' rules.
+    ChecksFailed,
+}
+
+struct Column {
+    name: String,
+    source: Source,
+}
+
+static COLUMNS: LazyLock<Vec<Column>> = LazyLock::new(columns);
+
+fn columns() -> Vec<Column> {
+    let report = |name: String, pointer: String, layout| Column { name, source: Source::Report { pointer, layout } };
+    let mut cols = vec![
+        Column { name: "url".into(), source: Source::Url },
+        Column { name: "portal".into(), source: Source::Portal },
+    ];
+    for key in ["agency", "year", "format"] {
+        cols.push(report(key.into(), format!("/{key}"), None));
+    }
+    for row in APPLICATION_ROWS {
+        for (i, column) in APPLICATION_COLUMNS.iter().enumerate() {
+            cols.push(report(format!("applications.{row}.{column}"), format!("/applications/rows/{row}/{i}"), None));
+        }
+    }
+    for group in REVIEW_GROUPS {
+        for field in REVIEW_FIELDS {
+            let name = format!("review_litigation.{group}.{field}");
+            cols.push(report(name, format!("/review_litigation/{group}/{field}"), None));
+        }
+    }
+    for (layout, items) in [("2021", &ACTIVE_DISCLOSURE_2021[..]), ("2019", &ACTIVE_DISCLOSURE_2019[..])] {
+        for (item, fields) in items {
+            for field in *fields {
+                let name = format!("active_disclosure.{item}.{field}");
+                cols.push(report(name, format!("/active_disclosure/{item}/{field}"), Some(layout)));
+            }
+        }
+    }
+    cols.push(Column { name: "checks_failed".into(), source: Source::ChecksFailed });
+    cols
+}
+
+/// reports.csv being written.
+pub(super) struct CsvFile {
+    file: HashedFile,
+    rows: u64,
+}
+
+impl CsvFile {
+    /// Creates the file in `dir` and writes the BOM and the header.
+    pub(super) fn create(dir: &Path) -> Result<CsvFile, ExportError> {
+        let mut csv = CsvFile { file: HashedFile::create(dir, CSV)?, rows: 0 };
+        let header: Vec<&str> = COLUMNS.iter().map(|c| c.name.as_str()).collect();
+        csv.write_line("\u{feff}", &header)?;
+        Ok(csv)
+    }
+
+    fn write_line<S: AsRef<str>>(&mut self, prefix: &str, cells: &[S]) -> Result<(), ExportError> {
+        let mut line = String::from(prefix);
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            push_field(&mut line, cell.as_ref());
+        }
+        line.push_str("\r\n");
+        self.file.write_all(line.as_bytes()).map_err(ExportError::io(&self.file.path))
+    }
+}
+
+impl SnapshotFile for CsvFile {
+    fn add_document(&mut self, doc: &ArchivedDocument) -> Result<(), ExportError> {
+        let Some(report) = doc.version.report.as_ref().filter(|r| r.is_object()) else { return Ok(()) };
+        let cells: Vec<String> = COLUMNS.iter().map(|c| cell(&c.source, doc, report)).collect();
+        self.write_line("", &cells)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(FileEntry, u64), ExportError> {
+        Ok((self.file.finish()?, self.rows))
+    }
+}
+
+fn cell(source: &Source, doc: &ArchivedDocument, report: &Value) -> String {
+    match source {
+        Source::Url => doc.page.url.clone(),
+        Source::Portal => doc.page.portal.clone(),
+        Source::Report { layout: Some(layout), .. } if report["format"].as_str() != Some(layout) => String::new(),
+        Source::Report { pointer, .. } => report.pointer(pointer).map(scalar).unwrap_or_default(),
+        Source::ChecksFailed => {
+            let checks = report["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let failed = checks.iter().filter(|c| c["ok"] == Value::Bool(false));
+            failed.filter_map(|c| c["rule"].as_str()).collect::<Vec<_>>().join(";")
+        }
+    }
+}
+
+/// A JSON scalar as a cell: numbers as JSON writes them, strings as they are, nothing else.
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null | Value::Array(_) | Value::Object(_) => String::new(),
+    }
+}
+
+/// Appends one field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
+fn push_field(line: &mut String, field: &str) {
+    if field.contains([',', '"', '\r', '\n']) {
+        line.push('"');
+        line.push_str(&field.replace('"', "\"\""));
+        line.push('"');
+    } else {
+        line.push_str(field);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_has_every_number_of_the_schema_once_per_layout() {
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.len(), 5 + 26 * 7 + 3 * 5 + (3 + 3 + 1 + 1 + 1 + 1) + (3 + 3 + 3 * 4 + 2 + 2) + 1);
+        assert_eq!(
+            names[..6],
+            ["url", "portal", "agency", "year", "format", "applications.new_received.natural_person"]
+        );
+        assert_eq!(names[5 + 26 * 7 - 1], "applications.carried_forward.total");
+        assert_eq!(names[5 + 26 * 7], "review_litigation.review.upheld");
+        assert_eq!(names[5 + 26 * 7 + 15], "active_disclosure.regulations.issued");
+        assert_eq!(names.last(), Some(&"checks_failed"));
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_they_must_be() {
+        let mut line = String::new();
+        for field in ["plain", "a,b", "say \"hi\"", "two\nlines", "重庆市医疗保障局"] {
+            push_field(&mut line, field);
+            line.push('|');
+        }
+        assert_eq!(line, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|重庆市医疗保障局|");
+    }
+
+    #[test]
+    fn numbers_keep_their_json_form() {
+        let v: Value = serde_json::from_str(r#"[1036, 12.5, "+1036", null, [1]]"#).unwrap();
+        let cells: Vec<String> = v.as_array().unwrap().iter().map(scalar).collect();
+        assert_eq!(cells, ["1036", "12.5", "+1036", "", ""]);
+    }
+}

@@ -322,8 +322,13 @@ fn expected_header() -> Vec<String> {
         ("fees", &["prev_items", "change"]),
         ("procurement", &["items", "amount"]),
     ];
+    // A figure both layouts have (licensing/punishment/enforcement decisions) is one column.
     for (item, fields) in l2021.iter().chain(l2019) {
-        h.extend(fields.iter().map(|f| format!("active_disclosure.{item}.{f}")));
+        for name in fields.iter().map(|f| format!("active_disclosure.{item}.{f}")) {
+            if !h.contains(&name) {
+                h.push(name);
+            }
+        }
     }
     h.push("checks_failed".into());
     h
@@ -385,11 +390,11 @@ fn reports_csv_has_one_row_per_report_in_the_fixed_column_order() {
     // Each report fills its own layout's active-disclosure columns only.
     assert_eq!(one(a, "active_disclosure.normative_documents.in_force"), "58");
     assert_eq!(one(a, "active_disclosure.fees.amount_wan_yuan"), "12.5");
-    assert_eq!(a["active_disclosure.licensing.decisions"], ["1036", ""]);
-    assert_eq!(a["active_disclosure.punishment.decisions"], ["", ""], "null stays empty");
+    assert_eq!(a["active_disclosure.licensing.decisions"], ["1036"]);
+    assert_eq!(a["active_disclosure.punishment.decisions"], [""], "null stays empty");
     assert_eq!(one(a, "active_disclosure.procurement.amount"), "");
     assert_eq!(one(b, "active_disclosure.regulations.issued"), "");
-    assert_eq!(b["active_disclosure.licensing.decisions"], ["", "8"]);
+    assert_eq!(b["active_disclosure.licensing.decisions"], ["8"], "the shared column, filled by a 2019 report");
     assert_eq!(one(b, "active_disclosure.licensing.change"), "+1036");
     assert_eq!(one(b, "active_disclosure.other_services.decisions"), "");
     assert_eq!(one(b, "active_disclosure.procurement.amount"), "17.25");

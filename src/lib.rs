@@ -21,6 +21,7 @@ pub mod charset;
 pub mod config;
 pub mod discover;
 pub mod document;
+pub mod fetch;
 pub mod handoff;
 pub mod inspect;
 pub mod lock;

@@ -34,14 +34,14 @@ pub enum FetchError {
     #[error("{url}: disallowed by robots.txt (set crawl.obey_robots = false only with the site's consent)")]
     RobotsDisallowed { url: Url },
     /// robots.txt of the host could not be read (5xx, unreachable), so the host is left alone this run.
-    #[error("{url}: host skipped this run: its robots.txt ({robots}) could not be read: {reason}")]
-    RobotsUnavailable { url: Url, robots: Url, reason: String },
+    #[error("{url}: host skipped this run, its robots.txt could not be read: {reason}")]
+    RobotsUnavailable { url: Url, reason: String },
     /// More redirect hops than `max_redirects`.
     #[error("{url}: more than {limit} redirects (crawl.max_redirects)")]
     TooManyRedirects { url: Url, limit: usize },
     /// A redirect led back to a URL already visited in the same chain.
     #[error("{url}: redirect loop back to {to}")]
-    RedirectLoop { url: Url, to: Url },
+    RedirectLoop { url: Url, to: String },
     /// A redirect whose Location is missing or not a usable http(s) URL.
     #[error("{url}: HTTP {status} redirect to an unusable location {location:?}")]
     BadRedirect { url: Url, status: u16, location: String },

@@ -26,7 +26,7 @@ pub(crate) enum Robots {
     /// A 2xx robots.txt, parsed for our user agent.
     Rules(Box<Robot>),
     /// 5xx or unreachable: the host is not crawled this run.
-    Unavailable { robots: Url, reason: String },
+    Unavailable { reason: String },
 }
 
 /// One host's limiter and robots.txt verdict.

@@ -127,7 +127,7 @@ impl Fetcher {
                 method = method_after_redirect(status, method);
                 let seen = |u: &Url| *u == req.url || redirects.iter().any(|r| r.from == *u);
                 if seen(&to) && method == Method::Get {
-                    return Err(FetchError::RedirectLoop { url: req.url.clone(), to });
+                    return Err(FetchError::RedirectLoop { url: req.url.clone(), to: to.into() });
                 }
                 if redirects.len() >= self.crawl.max_redirects {
                     return Err(FetchError::TooManyRedirects { url: req.url.clone(), limit: self.crawl.max_redirects });
@@ -151,8 +151,8 @@ impl Fetcher {
             Robots::AllowAll => Ok(()),
             Robots::Rules(robot) if robot.allowed(url.as_str()) => Ok(()),
             Robots::Rules(_) => Err(FetchError::RobotsDisallowed { url: url.clone() }),
-            Robots::Unavailable { robots, reason } => {
-                Err(FetchError::RobotsUnavailable { url: url.clone(), robots: robots.clone(), reason: reason.clone() })
+            Robots::Unavailable { reason } => {
+                Err(FetchError::RobotsUnavailable { url: url.clone(), reason: reason.clone() })
             }
         }
     }
@@ -160,18 +160,17 @@ impl Fetcher {
     /// Reads robots.txt of `url`'s host: 2xx rules (and Crawl-delay), 4xx allow all, anything
     /// else (5xx, 429 and unreachable after retries) keeps us off the host. Fails only when cancelled.
     async fn load_robots(&self, url: &Url, host: &Host, cancel: &CancellationToken) -> Result<Robots, FetchError> {
-        let mut robots_url = url.clone();
-        robots_url.set_path("/robots.txt");
-        robots_url.set_query(None);
-        robots_url.set_fragment(None);
-        let mut target = robots_url.clone();
+        let mut target = url.clone();
+        target.set_path("/robots.txt");
+        target.set_query(None);
+        target.set_fragment(None);
         let cap = BodyCap::Truncate(ROBOTS_MAX_BYTES);
         for _ in 0..=ROBOTS_MAX_REDIRECTS {
             let answer = match self.exchange_retrying(&target, &Method::Get, &Validators::default(), cap, cancel).await
             {
                 Ok(answer) => answer,
                 Err(FetchError::Cancelled) => return Err(FetchError::Cancelled),
-                Err(e) => return Ok(Robots::Unavailable { robots: robots_url, reason: e.to_string() }),
+                Err(e) => return Ok(Robots::Unavailable { reason: e.to_string() }),
             };
             match answer.status {
                 200..=299 => {
@@ -186,10 +185,7 @@ impl Fetcher {
                     _ => return Ok(Robots::AllowAll),
                 },
                 400..=499 => return Ok(Robots::AllowAll),
-                status => {
-                    let reason = format!("HTTP {status}");
-                    return Ok(Robots::Unavailable { robots: robots_url, reason });
-                }
+                status => return Ok(Robots::Unavailable { reason: format!("{target}: HTTP {status}") }),
             }
         }
         Ok(Robots::AllowAll)

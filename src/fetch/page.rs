@@ -204,7 +204,7 @@ fn is_script_challenge(content_type: Option<&str>, body: &[u8]) -> bool {
         Regex::new(r"document\.cookie\s*=|location\.reload\s*\(|location\.(?:href|replace)\b|window\.location\s*=|location\s*=")
             .expect("valid regex")
     });
-    let htmlish = content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("html"));
+    let htmlish = content_type.map_or(true, |ct| ct.to_ascii_lowercase().contains("html"));
     if !htmlish || body.len() > CHALLENGE_MAX_BYTES || !contains(body, b"<script") && !contains(body, b"<SCRIPT") {
         return false;
     }

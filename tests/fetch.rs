@@ -196,6 +196,56 @@ async fn bodies_are_capped() {
 }
 
 #[tokio::test]
+async fn a_declared_length_over_the_cap_fails_before_the_body() {
+    // The head promises 5 MB and the connection closes: only a check of Content-Length before
+    // reading tells `too_large` from a broken connection.
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: 5000000\r\n\r\n".to_vec();
+    let url = raw_server(Ipv4Addr::new(127, 0, 3, 19), head).await;
+    let f = fetcher(&[("max_body_bytes", "1000000"), ("obey_robots", "false")]);
+    assert_eq!(kind(&f, &url).await, "too_large");
+}
+
+#[tokio::test]
+async fn redirect_hops_obey_the_robots_txt_of_their_host() {
+    let first = PortalServer::start(Ipv4Addr::new(127, 0, 3, 20)).await;
+    let second = PortalServer::start(Ipv4Addr::new(127, 0, 3, 21)).await;
+    second.route("/robots.txt", Reply::bytes("text/plain", b"User-agent: *\nDisallow: /closed/\n".to_vec()));
+    second.route("/closed/a.htm", Reply::html("<p>年报</p>"));
+    second.route("/open/a.htm", Reply::html("<p>年报</p>"));
+    first.route("/to-closed", Reply::redirect(302, &second.url("/closed/a.htm")));
+    first.route("/to-open", Reply::redirect(302, &second.url("/open/a.htm")));
+    let f = fetcher(&[]);
+    assert_eq!(kind(&f, &first.url("/to-closed")).await, "robots_disallowed");
+    assert_eq!(second.hits("/closed/a.htm"), 0);
+    let page = fetch(&f, &first.url("/to-open")).await.unwrap();
+    assert_eq!(page.final_url.as_str(), second.url("/open/a.htm"));
+    assert_eq!((first.hits("/robots.txt"), second.hits("/robots.txt")), (1, 1));
+}
+
+#[tokio::test]
+async fn requests_in_flight_are_capped_across_hosts() {
+    let slow = PortalServer::start(Ipv4Addr::new(127, 0, 3, 22)).await;
+    let other = PortalServer::start(Ipv4Addr::new(127, 0, 3, 23)).await;
+    slow.route("/hang.htm", Reply { body: Body::Hang, ..Reply::status(200) });
+    other.route("/a.htm", Reply::html("<p>年报</p>"));
+    let f = fetcher(&[("max_concurrency", "1"), ("timeout_secs", "0.5"), ("obey_robots", "false")]);
+    let hang = get(&slow.url("/hang.htm"));
+    let page = get(&other.url("/a.htm"));
+    let cancel = CancellationToken::new();
+    let (hung, fetched) = tokio::join!(f.fetch(&hang, &cancel), async {
+        while slow.hits("/hang.htm") == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        f.fetch(&page, &cancel).await
+    });
+    assert_eq!(hung.unwrap_err().kind(), "timeout");
+    fetched.unwrap();
+    let started = slow.requests()[0].at;
+    let waited = other.requests()[0].at.duration_since(started);
+    assert!(waited >= Duration::from_millis(450), "the second request waited for the only slot: {waited:?}");
+}
+
+#[tokio::test]
 async fn redirects_are_followed_recorded_and_bounded() {
     let server = PortalServer::start(Ipv4Addr::new(127, 0, 3, 10)).await;
     server.route("/nb/r1.htm", Reply::redirect(302, "r2.htm"));

@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -121,6 +121,8 @@ impl Fetcher {
             }
             self.check_robots(&url, cancel).await?;
             let cap = BodyCap::Fail(self.crawl.max_body_bytes);
+            // The held validators go with every hop: the archive took them from the last hop's
+            // answer, and servers ignore them on the hops that only redirect.
             let answer = self.exchange_retrying(&url, &method, &req.validators, cap, cancel).await?;
             if let Some(to) = redirect_target(&url, &answer)? {
                 let status = answer.status;
@@ -146,7 +148,8 @@ impl Fetcher {
             return Ok(());
         }
         let host = self.hosts.get(url);
-        let robots = host.robots.get_or_try_init(|| self.load_robots(url, &host, cancel)).await?;
+        // Waiting for another task's fetch of robots.txt is cancellable too.
+        let robots = or_cancel(cancel, host.robots.get_or_try_init(|| self.load_robots(url, &host, cancel))).await??;
         match robots {
             Robots::AllowAll => Ok(()),
             Robots::Rules(robot) if robot.allowed(url.as_str()) => Ok(()),
@@ -233,9 +236,18 @@ impl Fetcher {
     ) -> Result<Exchange, FetchError> {
         let host = self.hosts.get(url);
         or_cancel(cancel, host.ready()).await?;
-        let _slot = or_cancel(cancel, self.in_flight.acquire())
-            .await?
-            .map_err(|_| FetchError::Request { url: Some(url.clone()), message: "the fetcher is shut down".into() })?;
+        let shut = || FetchError::Request { url: Some(url.clone()), message: "the fetcher is shut down".into() };
+        // The request goes out right after the limiter's grant: when it had to wait for a slot,
+        // it asks the limiter again, so that requests held up together do not leave together.
+        let _slot = match self.in_flight.try_acquire() {
+            Ok(slot) => slot,
+            Err(TryAcquireError::Closed) => return Err(shut()),
+            Err(TryAcquireError::NoPermits) => {
+                let slot = or_cancel(cancel, self.in_flight.acquire()).await?.map_err(|_| shut())?;
+                or_cancel(cancel, host.ready()).await?;
+                slot
+            }
+        };
         let legacy = url.host_str().is_some_and(|h| self.legacy_hosts.contains(h));
         let client = if legacy { &self.legacy } else { &self.modern };
         let out = exchange::outgoing(url, method, validators, &self.user_agent);
@@ -335,6 +347,19 @@ mod tests {
     fn fetcher_is_shareable() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Fetcher>();
+    }
+
+    #[test]
+    fn legacy_portals_get_the_legacy_client() {
+        let portals = crate::config::parse_portals(
+            std::path::Path::new("t.toml"),
+            "[[portal]]\nname = \"old\"\nstart = \"https://old.gov.cn/nb/\"\ntls = \"legacy\"\n\
+             [[portal]]\nname = \"new\"\nstart = \"https://new.gov.cn/nb/\"\n",
+        )
+        .unwrap();
+        let fetcher = Fetcher::new(&Settings::default(), &portals).unwrap();
+        assert_eq!(fetcher.legacy_hosts, HashSet::from(["old.gov.cn".to_owned()]));
+        assert_eq!(fetcher.robots_agent, "nianbao");
     }
 
     #[test]

@@ -200,12 +200,18 @@ fn is_script_challenge(content_type: Option<&str>, body: &[u8]) -> bool {
         LazyLock::new(|| Regex::new(r"(?is)<script\b.*?(?:</script\s*>|\z)").expect("valid regex"));
     static STYLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?is)<style\b.*?</style\s*>").expect("valid regex"));
     static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>|&[a-zA-Z#0-9]+;").expect("valid regex"));
+    // Setting a cookie, or reloading the page itself; a script sending the reader to another
+    // page (`location.href = "./zwgk/"`) is a JavaScript redirect, not a wall.
     static CHALLENGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"document\.cookie\s*=|location\.reload\s*\(|location\.(?:href|replace)\b|window\.location\s*=|location\s*=")
-            .expect("valid regex")
+        Regex::new(concat!(
+            r"document\.cookie\s*=|location\.reload\s*\(|\$_ts\b",
+            r"|location(?:\.href)?\s*=\s*(?:window\.|document\.|self\.)?location\b",
+            r"|location\.replace\s*\(\s*(?:window\.|document\.|self\.)?location\b",
+        ))
+        .expect("valid regex")
     });
     let htmlish = content_type.map_or(true, |ct| ct.to_ascii_lowercase().contains("html"));
-    if !htmlish || body.len() > CHALLENGE_MAX_BYTES || !contains(body, b"<script") && !contains(body, b"<SCRIPT") {
+    if !htmlish || body.len() > CHALLENGE_MAX_BYTES {
         return false;
     }
     let text = String::from_utf8_lossy(body);
@@ -289,6 +295,10 @@ mod tests {
         let real = "<html><head><script>document.cookie='a=1'</script></head><body>2023年政府信息公开工作年度报告。本年度共收到申请十件。</body></html>";
         assert!(blocked_reason(200, &[], real.as_bytes()).is_none());
         assert!(blocked_reason(200, &[], b"<html><body>ok</body></html>").is_none());
+        let reload = b"<html><body><script>setTimeout(function(){location.reload()},100)</script></body></html>";
+        assert!(blocked_reason(200, &[], reload).is_some());
+        let js_redirect = b"<html><head><script>window.location.href='./zwgk/nb/';</script></head></html>";
+        assert!(blocked_reason(200, &[], js_redirect).is_none(), "a JavaScript redirect is not a wall");
         let ct = [("Content-Type".to_string(), "application/pdf".to_string())];
         assert!(blocked_reason(200, &ct, jsl).is_none(), "only HTML can be a challenge page");
     }

@@ -327,6 +327,11 @@ async fn anti_bot_walls_are_blocked_and_not_retried() {
         assert_eq!(server.hits(path), 1, "{path}: not retried");
     }
     fetch(&f, &server.url("/real")).await.expect("a page with text is content, whatever its scripts");
+
+    let walled = PortalServer::start(Ipv4Addr::new(127, 0, 3, 24)).await;
+    walled.route("/robots.txt", Reply { status: 521, ..Reply::html("<script>document.cookie='__jsl=1'</script>") });
+    assert_eq!(kind(&f, &walled.url("/nb/a.htm")).await, "blocked", "a wall in front of robots.txt blocks the host");
+    assert_eq!(walled.requests().len(), 1);
 }
 
 #[tokio::test]

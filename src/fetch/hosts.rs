@@ -27,6 +27,8 @@ pub(crate) enum Robots {
     Rules(Box<Robot>),
     /// 5xx or unreachable: the host is not crawled this run.
     Unavailable { reason: String },
+    /// An anti-bot wall answered for robots.txt: it will answer for every page too.
+    Blocked { status: u16, reason: &'static str },
 }
 
 /// One host's limiter and robots.txt verdict.

@@ -43,6 +43,7 @@ const ROBOTS_MAX_REDIRECTS: usize = 5;
 #[derive(Debug, Clone)]
 pub struct FetchRequest {
     pub url: Url,
+    /// GET, or a form POST.
     pub method: Method,
     /// What the archive holds for this URL, for a conditional request.
     pub validators: Validators,
@@ -52,6 +53,7 @@ pub struct FetchRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
     Get,
+    /// The form's fields, sent urlencoded in this order.
     PostForm(Vec<(String, String)>),
 }
 
@@ -66,7 +68,8 @@ pub struct Validators {
 pub struct Fetcher {
     /// rustls, for every host but the legacy ones.
     modern: reqwest::Client,
-    /// native-tls down to TLS 1.0, for the hosts of portals marked `tls = "legacy"`.
+    /// native-tls down to TLS 1.0, for the hosts of portals marked `tls = "legacy"`. (Where the
+    /// system OpenSSL's security level forbids TLS 1.0/1.1, its config has the last word.)
     legacy: reqwest::Client,
     legacy_hosts: HashSet<String>,
     crawl: CrawlSettings,
@@ -157,11 +160,15 @@ impl Fetcher {
             Robots::Unavailable { reason } => {
                 Err(FetchError::RobotsUnavailable { url: url.clone(), reason: reason.clone() })
             }
+            Robots::Blocked { status, reason } => {
+                Err(FetchError::Blocked { url: url.clone(), status: *status, reason })
+            }
         }
     }
 
-    /// Reads robots.txt of `url`'s host: 2xx rules (and Crawl-delay), 4xx allow all, anything
-    /// else (5xx, 429 and unreachable after retries) keeps us off the host. Fails only when cancelled.
+    /// Reads robots.txt of `url`'s host: 2xx rules (and Crawl-delay), 4xx allow all, a wall blocks
+    /// the host, anything else (5xx, 429 and unreachable after retries) keeps us off the host.
+    /// Fails only when cancelled.
     async fn load_robots(&self, url: &Url, host: &Host, cancel: &CancellationToken) -> Result<Robots, FetchError> {
         let mut target = url.clone();
         target.set_path("/robots.txt");
@@ -175,6 +182,9 @@ impl Fetcher {
                 Err(FetchError::Cancelled) => return Err(FetchError::Cancelled),
                 Err(e) => return Ok(Robots::Unavailable { reason: e.to_string() }),
             };
+            if let Some(reason) = page::blocked_reason(answer.status, &answer.headers, &answer.body) {
+                return Ok(Robots::Blocked { status: answer.status, reason });
+            }
             match answer.status {
                 200..=299 => {
                     let (robots, delay) = hosts::parse_robots(&self.robots_agent, &answer.body);

@@ -14,6 +14,7 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redirect {
     pub from: Url,
+    /// The Location, resolved against `from`.
     pub to: Url,
     pub status: u16,
 }
@@ -31,6 +32,7 @@ pub struct FetchedPage {
     pub request_headers: Vec<(String, String)>,
     /// The urlencoded form of a POST.
     pub request_body: Option<Vec<u8>>,
+    /// 2xx, or 304 when the validators still hold.
     pub status: u16,
     /// "HTTP/1.1", "HTTP/2.0", …
     pub http_version: &'static str,
@@ -40,6 +42,7 @@ pub struct FetchedPage {
     pub fetched_at: DateTime<Utc>,
     /// Raw bytes exactly as received (no decompression).
     pub body: Bytes,
+    /// The server's address, for the WARC `WARC-IP-Address` field.
     pub remote_ip: Option<std::net::IpAddr>,
 }
 

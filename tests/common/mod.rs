@@ -35,11 +35,15 @@ pub struct PortalServer {
 /// One request as the server received it.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// `GET`, `POST`, `HEAD`, …
     pub method: String,
     /// Path and query exactly as requested.
     pub path: String,
+    /// In the order received, names as the client wrote them.
     pub headers: Vec<(String, String)>,
+    /// A POST's body (by Content-Length).
     pub body: Vec<u8>,
+    /// When the request head had arrived.
     pub at: Instant,
 }
 
@@ -54,6 +58,7 @@ impl Request {
 #[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
+    /// Sent as given; Content-Length (unless given here) and `Connection: close` are added.
     pub headers: Vec<(String, String)>,
     pub body: Body,
 }

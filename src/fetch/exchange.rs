@@ -59,6 +59,8 @@ pub(crate) fn outgoing(url: &Url, method: &Method, validators: &Validators, user
         ("user-agent".to_owned(), user_agent.to_owned()),
         ("accept".to_owned(), ACCEPT.to_owned()),
         ("accept-language".to_owned(), ACCEPT_LANGUAGE.to_owned()),
+        // Bodies are stored as received; without this header a server may compress them at will.
+        ("accept-encoding".to_owned(), "identity".to_owned()),
     ];
     // A held validator that is not a valid header value (it came from a broken server) is left out:
     // the page is then fetched whole, which is always correct.
@@ -224,7 +226,16 @@ mod tests {
         let names: Vec<&str> = out.headers.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
-            ["host", "user-agent", "accept", "accept-language", "if-none-match", "content-type", "content-length"]
+            [
+                "host",
+                "user-agent",
+                "accept",
+                "accept-language",
+                "accept-encoding",
+                "if-none-match",
+                "content-type",
+                "content-length"
+            ]
         );
         assert_eq!(out.headers[0].1, "127.0.0.2:8080");
         let plain = outgoing(&Url::parse("https://a.gov.cn/").unwrap(), &Method::Get, &Validators::default(), "x");

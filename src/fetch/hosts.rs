@@ -1,9 +1,11 @@
-//! Per-host politeness: one rate limiter and one robots.txt verdict per host and run.
+//! Per-host politeness: one rate limiter per host name, one robots.txt verdict per origin
+//! (scheme, host, port) and run. The limiter ignores scheme and port, so that a portal linking
+//! its pages by both http and https is still held to one rate.
 //!
 //! Each host gets a limiter of its own, because the rate differs by host: the global `per_host_rps`
 //! and `per_host_burst`, slowed (never sped up) by the `rate` of a portal on that host and by the
 //! host's robots.txt `Crawl-delay`. A keyed limiter would hold every key to one rate.
-//! The robots.txt verdict is computed once per host; until it is known, requests to the host wait
+//! The robots.txt verdict is computed once per origin; until it is known, requests to it wait
 //! for it, and a cancelled fetch of it leaves it unknown, so the next request fetches it again.
 
 use std::collections::HashMap;
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use texting_robots::Robot;
+use tokio::sync::OnceCell;
 use url::Url;
 
 /// The longest Crawl-delay obeyed; longer ones (some sites ask for hours) are cut to this, so that a
@@ -31,18 +34,26 @@ pub(crate) enum Robots {
     Blocked { status: u16, reason: &'static str },
 }
 
-/// One host's limiter and robots.txt verdict.
+/// One host's limiter and robots.txt verdicts.
 pub(crate) struct Host {
     /// Replaced (only ever by a slower one) when robots.txt asks for a Crawl-delay.
     limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
     /// The interval between requests the current limiter keeps.
     period: Duration,
-    pub(crate) robots: tokio::sync::OnceCell<Robots>,
+    /// By origin: robots.txt belongs to scheme, host and port together (RFC 9309).
+    robots: Mutex<HashMap<String, Arc<OnceCell<Robots>>>>,
 }
 
 impl Host {
     fn new(period: Duration, burst: NonZeroU32) -> Host {
-        Host { limiter: RwLock::new(Arc::new(limiter(period, burst))), period, robots: tokio::sync::OnceCell::new() }
+        Host { limiter: RwLock::new(Arc::new(limiter(period, burst))), period, robots: Mutex::new(HashMap::new()) }
+    }
+
+    /// The robots.txt verdict of `url`'s origin, filled by the first request that needs it.
+    pub(crate) fn robots(&self, url: &Url) -> Arc<OnceCell<Robots>> {
+        let origin = format!("{}://{}:{}", url.scheme(), host_key(url), url.port_or_known_default().unwrap_or(0));
+        let mut robots = self.robots.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(robots.entry(origin).or_default())
     }
 
     /// Waits until this host may receive another request.
@@ -115,9 +126,9 @@ fn period_of(rps: f64) -> Duration {
     Duration::try_from_secs_f64(1.0 / rps).unwrap_or(SLOWEST_PERIOD).min(SLOWEST_PERIOD)
 }
 
-/// Which host a URL belongs to for politeness: its host name and port.
-pub(crate) fn host_key(url: &Url) -> String {
-    format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
+/// Which host a URL belongs to for politeness: its host name (or address).
+fn host_key(url: &Url) -> String {
+    url.host_str().unwrap_or_default().to_owned()
 }
 
 /// The robots.txt product token of a User-Agent value: `nianbao` of `nianbao/0.1 (+https://…)`.
@@ -176,7 +187,11 @@ mod tests {
         assert_eq!(hosts.get(&url("http://127.0.0.3:8080/")).period, Duration::from_millis(100));
         let fast = Hosts::new(1.0, NonZeroU32::MIN, &[(&slow, 50.0)]);
         assert_eq!(fast.get(&slow).period, Duration::from_secs(1), "a faster portal rate is ignored");
-        assert!(Arc::ptr_eq(&hosts.get(&slow), &hosts.get(&url("http://127.0.0.4:8080/other"))));
+        let same_host = hosts.get(&url("https://127.0.0.4/other"));
+        assert!(Arc::ptr_eq(&hosts.get(&slow), &same_host), "one limiter whatever the scheme and port");
+        let (a, b) = (same_host.robots(&slow), same_host.robots(&url("http://127.0.0.4:8080/x?y")));
+        assert!(Arc::ptr_eq(&a, &b), "one robots.txt per origin");
+        assert!(!Arc::ptr_eq(&a, &same_host.robots(&url("https://127.0.0.4/x"))), "another origin, another robots.txt");
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   [`FetchError::Blocked`], never content, and are not retried;
 //! - every wait is abandoned as soon as the cancel token fires ([`FetchError::Cancelled`]).
 //!
-//! Bodies are kept exactly as received: no decompression (we send no Accept-Encoding), no decoding.
+//! `Retry-After` is obeyed up to two minutes (a longer one is cut to that), Crawl-delay likewise.
+//! Bodies are kept exactly as received: no decompression (we ask for `identity`), no decoding.
 
 mod error;
 mod exchange;
@@ -152,7 +153,8 @@ impl Fetcher {
         }
         let host = self.hosts.get(url);
         // Waiting for another task's fetch of robots.txt is cancellable too.
-        let robots = or_cancel(cancel, host.robots.get_or_try_init(|| self.load_robots(url, &host, cancel))).await??;
+        let cell = host.robots(url);
+        let robots = or_cancel(cancel, cell.get_or_try_init(|| self.load_robots(url, &host, cancel))).await??;
         match robots {
             Robots::AllowAll => Ok(()),
             Robots::Rules(robot) if robot.allowed(url.as_str()) => Ok(()),

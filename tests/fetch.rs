@@ -467,3 +467,79 @@ async fn non_http_urls_are_refused() {
     let f = fetcher(&[]);
     assert_eq!(kind(&f, "ftp://127.0.0.1/a").await, "request");
 }
+
+#[tokio::test]
+async fn a_post_redirected_by_302_continues_as_a_get() {
+    let server = PortalServer::start(Ipv4Addr::new(127, 0, 3, 25)).await;
+    server.route("/search.jsp", Reply::redirect(302, "/list.htm?page=2"));
+    server.route("/list.htm?page=2", Reply::html("<ul></ul>"));
+    let f = fetcher(&[]);
+    let form = Method::PostForm(vec![("q".into(), "年报".into())]);
+    let req = FetchRequest {
+        url: Url::parse(&server.url("/search.jsp")).unwrap(),
+        method: form,
+        validators: Validators::default(),
+    };
+    let page = f.fetch(&req, &CancellationToken::new()).await.unwrap();
+    assert_eq!(page.request_body, None, "the last hop carried no form");
+    let methods: Vec<(String, String)> = server.requests().into_iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(
+        methods,
+        [
+            ("GET".into(), "/robots.txt".into()),
+            ("POST".into(), "/search.jsp".into()),
+            ("GET".into(), "/list.htm?page=2".into())
+        ]
+    );
+}
+
+/// Sends `request` raw and returns the whole answer.
+async fn raw_exchange(server: &PortalServer, request: &str) -> String {
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn the_portal_server_answers_as_the_tests_expect() {
+    let server = PortalServer::start(Ipv4Addr::new(127, 0, 3, 26)).await;
+    server.route("/a.htm?x=1", Reply::html("<p>hello</p>"));
+    let head = raw_exchange(&server, "HEAD /a.htm?x=1 HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.contains("Content-Length: 12\r\n"), "{head}");
+    assert!(head.ends_with("\r\n\r\n"), "HEAD has no body: {head:?}");
+    let post = raw_exchange(&server, "POST /a.htm?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\ncol=1&x").await;
+    assert!(post.ends_with("<p>hello</p>"), "{post}");
+    assert_eq!(server.requests()[1].body, b"col=1&x");
+    assert_eq!(server.requests()[1].header("CONTENT-LENGTH"), Some("7"));
+    assert!(
+        raw_exchange(&server, "GET /a.htm HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 404"),
+        "the query is part of the route"
+    );
+    server.remove("/a.htm?x=1");
+    assert!(raw_exchange(&server, "GET /a.htm?x=1 HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 404"));
+    assert_eq!(server.hits("/a.htm?x=1"), 3);
+
+    let Body::Bytes(meta) =
+        Reply::gbk_html("<html><HEAD lang=\"zh\"><title>年报</title></head></html>", common::CharsetIn::Meta).body
+    else {
+        panic!("bytes")
+    };
+    let text = encoding_rs::GBK.decode(&meta).0;
+    assert!(text.starts_with("<html><HEAD lang=\"zh\"><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\"><title>年报"), "{text}");
+    let Body::Bytes(bare) = Reply::gbk_html("<p>年报</p>", common::CharsetIn::Meta).body else { panic!("bytes") };
+    assert!(encoding_rs::GBK.decode(&bare).0.starts_with("<meta http-equiv"));
+    let etag = etag_aware("\"v1\"", Reply::html("x"));
+    let probe = |inm: Option<&str>| common::Request {
+        method: "GET".into(),
+        path: "/".into(),
+        headers: inm.map(|v| vec![("If-None-Match".to_owned(), v.to_owned())]).unwrap_or_default(),
+        body: Vec::new(),
+        at: Instant::now(),
+    };
+    assert_eq!(etag(&probe(Some("\"v0\", \"v1\""))).status, 304);
+    assert_eq!(etag(&probe(Some("\"v0\""))).status, 200);
+    assert_eq!(etag(&probe(None)).status, 200);
+}

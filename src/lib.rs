@@ -22,6 +22,7 @@ pub mod config;
 pub mod discover;
 pub mod document;
 pub mod export;
+pub mod fetch;
 pub mod handoff;
 pub mod inspect;
 pub mod lock;

@@ -193,7 +193,7 @@ fn bad_config_and_usage_get_their_exit_codes() {
     let out = nianbao(&config, &seeds, &db).arg("crawl").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let msg = text(&out.stderr);
-    assert!(msg.contains("seeds.toml") && msg.contains("speed") && msg.contains("line 4"), "{msg}");
+    assert!(msg.contains("seeds.toml") && msg.contains("speed") && msg.contains("seeds.toml:4:"), "{msg}");
     let out = nianbao(&config, &seeds, &db).arg("crawl").arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     std::fs::write(&seeds, "[[portal]]\nname = \"x\"\nstart = \"http://127.0.0.1:9/\"\n").unwrap();

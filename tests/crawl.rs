@@ -215,9 +215,10 @@ async fn each_host_keeps_its_own_rate() {
     let fast = PortalServer::start(Ipv4Addr::new(127, 0, 0, 3)).await;
     let slow = PortalServer::start(Ipv4Addr::new(127, 0, 0, 4)).await;
     let mut sections = Vec::new();
-    for server in [&fast, &slow] {
+    for (server, agency) in [(&fast, "某区人民政府"), (&slow, "某县人民政府")] {
         let mut s = Section::new(server, "/nb/", 10);
-        s.add_older("某区人民政府", 8, 2023);
+        // Different agencies: the same report text on two hosts would be one document and its alias.
+        s.add_older(agency, 8, 2023);
         s.publish();
         sections.push(s);
     }

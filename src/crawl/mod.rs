@@ -207,9 +207,9 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
     loop {
         if !ctx.cancel.is_cancelled() {
             for host in ctx.store.pending_hosts()? {
-                let running = per_host.get(&host).copied().unwrap_or(0);
+                let in_host = per_host.get(&host).copied().unwrap_or(0);
                 let room =
-                    slots.saturating_sub(running).min(ctx.settings.crawl.max_concurrency.saturating_sub(tasks.len()));
+                    slots.saturating_sub(in_host).min(ctx.settings.crawl.max_concurrency.saturating_sub(tasks.len()));
                 if room == 0 {
                     continue;
                 }

@@ -111,7 +111,8 @@ impl Portals {
             .spawn()
             .expect("portal process starts");
         let stdout = child.stdout.take().expect("piped");
-        let starts: Vec<String> = BufReader::new(stdout).lines().take(HOSTS as usize).map(|l| l.expect("url")).collect();
+        let starts: Vec<String> =
+            BufReader::new(stdout).lines().take(HOSTS as usize).map(|l| l.expect("url")).collect();
         Portals { child, starts }
     }
 }

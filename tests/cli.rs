@@ -163,7 +163,8 @@ async fn stats_show_and_verify_look_into_the_archive() {
     let csv = std::fs::read_to_string(snapshot.join("reports.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 5, "a header and one row per parsed report");
     let empty = dir.path().join("empty");
-    let none = nianbao(&config, &seeds, &db).args(["export", "--portal", "nope", "--out"]).arg(&empty).output().unwrap();
+    let none =
+        nianbao(&config, &seeds, &db).args(["export", "--portal", "nope", "--out"]).arg(&empty).output().unwrap();
     assert!(none.status.success());
     assert!(text(&none.stderr).contains("empty"), "an empty selection says so: {}", text(&none.stderr));
 

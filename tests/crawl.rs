@@ -59,7 +59,8 @@ async fn a_trs_section_is_archived_with_its_paging_and_attachments_politely() {
         let report = version.report.unwrap_or_else(|| panic!("{url}: parsed as a report"));
         assert_eq!(report["format"], "2021");
         assert_eq!(report["year"], published.report.year);
-        let received: Vec<u32> = serde_json::from_value(report["applications"]["rows"]["new_received"].clone()).unwrap();
+        let received: Vec<u32> =
+            serde_json::from_value(report["applications"]["rows"]["new_received"].clone()).unwrap();
         assert_eq!(received, published.report.applications[0].to_vec(), "{url}: table 三 parsed");
     }
     let attachment = store.page(&docx_url).unwrap().expect("the docx behind the download script is archived");
@@ -181,7 +182,8 @@ async fn a_messy_portal_is_crawled_and_every_failure_recorded() {
     // A 503 with Retry-After, then the page.
     let a2 = store.page(&server.url("/xxgk/nb/2023/a2.htm")).unwrap().unwrap();
     assert_eq!(a2.versions, 1, "{a2:?}");
-    let a2_times: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/xxgk/nb/2023/a2.htm").map(|r| r.at).collect();
+    let a2_times: Vec<_> =
+        server.requests().into_iter().filter(|r| r.path == "/xxgk/nb/2023/a2.htm").map(|r| r.at).collect();
     assert_eq!(a2_times.len(), 2);
     assert!(a2_times[1].duration_since(a2_times[0]) >= Duration::from_millis(900), "Retry-After honoured");
 

@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 /// Settings for a test: fast enough to keep the suite quick, slow enough to measure politeness.
 /// `extra` holds more `[crawl]` lines (later keys must not repeat these).
 pub fn settings(db: &Path, rps: f64, extra: &str) -> Settings {
-    config::parse_settings(Path::new("test-config.toml"), &config_text(db, rps, extra)).expect("test settings are valid")
+    config::parse_settings(Path::new("test-config.toml"), &config_text(db, rps, extra))
+        .expect("test settings are valid")
 }
 
 /// The config file text behind [`settings`], for runs of the binary.
@@ -51,7 +52,9 @@ pub fn portals(portals: &[(&str, &str, &str)]) -> Vec<Portal> {
 
 /// One run in this process, to the end.
 pub async fn run(settings: &Settings, store: &Store, portals: &[Portal], mode: Mode) -> Summary {
-    crawl::run(settings, store, portals, mode, CancellationToken::new(), None).await.expect("the run can be carried out")
+    crawl::run(settings, store, portals, mode, CancellationToken::new(), None)
+        .await
+        .expect("the run can be carried out")
 }
 
 /// The archive's pages of one kind that hold at least one version.

@@ -33,6 +33,7 @@ const CONTAINERS: &[&str] = &[
     ".article-content",
     ".article_content",
     "#ozoomtext",
+    "#wenzhang-content",
 ];
 
 /// An anchor that holds less text than this is empty (the body was loaded by script, or elsewhere).
@@ -84,7 +85,11 @@ fn body_blocks(page: &Html, root: NodeRef<'_, Node>, skip: &HashSet<NodeId>) -> 
         }
     }
     for selector in CONTAINER_SELECTORS.iter() {
-        let best = page.select(selector).map(|e| (text_chars(*e), *e)).max_by_key(|(n, _)| *n);
+        let best = page
+            .select(selector)
+            .filter(|e| !e.ancestors().any(|a| matches!(a.value(), Node::Element(el) if is_hidden(el))))
+            .map(|e| (text_chars(*e), *e))
+            .max_by_key(|(n, _)| *n);
         if let Some((n, container)) = best.filter(|(n, _)| *n >= MIN_BODY_CHARS) {
             let blocks = walk(container, skip);
             if has_body(&blocks) || n >= MIN_BODY_CHARS * 10 {
@@ -281,6 +286,13 @@ fn is_dropped(e: &scraper::node::Element) -> bool {
     chrome::DROPPED_TAGS.contains(&e.name())
         || e.attr("class").is_some_and(chrome::is_chrome_name)
         || e.attr("id").is_some_and(chrome::is_chrome_name)
+        || is_hidden(e)
+}
+
+/// Elements a browser does not show: inline `display:none`, the `hidden` attribute, hiding classes.
+fn is_hidden(e: &scraper::node::Element) -> bool {
+    e.attr("hidden").is_some()
+        || e.classes().any(|c| matches!(c, "ng-hide" | "hidden" | "hide" | "d-none"))
         || e.attr("style").is_some_and(|s| {
             let s: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
             s.contains("display:none") || s.contains("visibility:hidden")

@@ -13,9 +13,29 @@ use proptest::prelude::*;
 
 /// Strings of page chrome that must never reach the cleaned text.
 const CHROME: &[&str] = &[
-    "浏览次数", "浏览量", "访问量", "版权所有", "打印本页", "关闭窗口", "当前位置", "您现在的位置", "ICP备", "公网安备",
-    "网站标识码", "字体", "分享到", "扫一扫", "网站地图", "返回顶部", "主办", "相关链接", "相关稿件", "首页", "责任编辑",
-    "搜索", "索引号",
+    "浏览次数",
+    "浏览量",
+    "访问量",
+    "版权所有",
+    "打印本页",
+    "关闭窗口",
+    "当前位置",
+    "您现在的位置",
+    "ICP备",
+    "公网安备",
+    "网站标识码",
+    "字体",
+    "分享到",
+    "扫一扫",
+    "网站地图",
+    "返回顶部",
+    "主办",
+    "相关链接",
+    "相关稿件",
+    "首页",
+    "责任编辑",
+    "搜索",
+    "索引号",
 ];
 
 fn fixture(name: &str) -> PathBuf {
@@ -157,21 +177,36 @@ fn check_sim(doc: &Document, report: &sim::SimReport) {
     assert!(text.contains(&report.title()));
     assert!(text.contains(&format!("全年共收到政府信息公开申请{}件", report.received())), "{text}");
     assert!(text.contains("本年度未收取信息处理费。"));
-    for chrome in ["浏览次数", "版权所有", "打印本页", "关闭窗口", "当前位置", "ICP备", "字体：", "访问量"] {
+    for chrome in ["浏览次数", "版权所有", "打印本页", "关闭窗口", "当前位置", "ICP备", "字体：", "访问量"]
+    {
         assert!(!text.contains(chrome), "chrome {chrome:?} left in\n{text}");
     }
     let tables: Vec<_> = doc.tables().collect();
     assert_eq!(tables.len(), 3, "{text}");
     let active = &tables[0].rows;
     assert_eq!(active[0], vec!["第二十条第（一）项"; 4]);
-    assert_eq!(active[6], vec!["行政许可".to_string(), report.licensing.to_string(), report.licensing.to_string(), report.licensing.to_string()]);
+    assert_eq!(
+        active[6],
+        vec![
+            "行政许可".to_string(),
+            report.licensing.to_string(),
+            report.licensing.to_string(),
+            report.licensing.to_string()
+        ]
+    );
     let applications = &tables[1].rows;
     let note = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）";
     let mut header = vec![note; 3];
     header.extend(["申请人情况"; 7]);
     assert_eq!(applications[0], header);
-    assert_eq!(applications[1][3..], ["自然人", "法人或其他组织", "法人或其他组织", "法人或其他组织", "法人或其他组织", "法人或其他组织", "总计"]);
-    assert_eq!(applications[2][3..], ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]);
+    assert_eq!(
+        applications[1][3..],
+        ["自然人", "法人或其他组织", "法人或其他组织", "法人或其他组织", "法人或其他组织", "法人或其他组织", "总计"]
+    );
+    assert_eq!(
+        applications[2][3..],
+        ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
+    );
     let new_received = applications.iter().find(|r| r[0] == "一、本年新收政府信息公开申请数量").expect("row 一");
     let figures: Vec<String> = report.applications[0].iter().map(u32::to_string).collect();
     assert_eq!(new_received[3..], figures[..]);
@@ -179,7 +214,10 @@ fn check_sim(doc: &Document, report: &sim::SimReport) {
     assert_eq!(carried[0], "四、结转下年度继续办理");
     let review = &tables[2].rows;
     assert_eq!(review[0][..6], ["行政复议", "行政复议", "行政复议", "行政复议", "行政复议", "行政诉讼"]);
-    assert_eq!(review[1][5..], ["未经复议直接起诉"; 5].iter().chain(["复议后起诉"; 5].iter()).copied().collect::<Vec<_>>()[..]);
+    assert_eq!(
+        review[1][5..],
+        ["未经复议直接起诉"; 5].iter().chain(["复议后起诉"; 5].iter()).copied().collect::<Vec<_>>()[..]
+    );
     let figures: Vec<String> = report.review.iter().flatten().map(u32::to_string).collect();
     assert_eq!(review[3], figures);
 }
@@ -217,7 +255,11 @@ const CORPUS: &[CorpusCase] = &[
         "01_shanxi_gov.html",
         "山西品牌丝路行（南美站）正式启动",
         Some("2019-09-18"),
-        &["跨越千山万水，行程近两万公里", "省贸促会分别与巴西华人协会", "南美站活动将先后在巴西、乌拉圭、阿根廷举行。（张巨峰）"],
+        &[
+            "跨越千山万水，行程近两万公里",
+            "省贸促会分别与巴西华人协会",
+            "南美站活动将先后在巴西、乌拉圭、阿根廷举行。（张巨峰）",
+        ],
         &["版权所有", "网站标识码", "打印", "当前位置"],
     ),
     (
@@ -290,7 +332,10 @@ fn nfra_merged_cells_expand_cell_for_cell() {
     assert_eq!(tables.len(), 1, "the hidden copy of the body is not read");
     let rows = &tables[0].rows;
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0], ["序号", "当事人名称", "行政处罚决定书文号", "主要违法违规行为", "行政处罚内容", "作出决定机关"]);
+    assert_eq!(
+        rows[0],
+        ["序号", "当事人名称", "行政处罚决定书文号", "主要违法违规行为", "行政处罚内容", "作出决定机关"]
+    );
     assert_eq!(rows[1][0], "1");
     assert_eq!(rows[2][0], "2");
     assert_eq!(rows[1][1], "中国太平洋财产保险股份有限公司温州分公司");
@@ -365,7 +410,10 @@ fn docx_attachment_is_dispatched_by_content_whatever_its_name() {
         let doc = clean_bytes(&body, Some("application/octet-stream"), name, None).unwrap();
         assert_eq!(doc.title.as_deref(), Some("海盐县医疗保障局2022年政府信息公开工作年度报告"));
         assert!(doc.text().contains("本年度共收到政府信息公开申请3件。"));
-        assert_eq!(doc.tables().next().unwrap().rows, strings(&[&["行政复议", "结果维持", "结果维持"], &["行政复议", "0", "2"]]));
+        assert_eq!(
+            doc.tables().next().unwrap().rows,
+            strings(&[&["行政复议", "结果维持", "结果维持"], &["行政复议", "0", "2"]])
+        );
     }
 }
 
@@ -377,14 +425,19 @@ fn xlsx_sheets_become_tables() {
         <row r="1"><c r="A1" t="inlineStr"><is><t>信息内容</t></is></c><c r="B1" t="inlineStr"><is><t>本年制发件数</t></is></c></row>
         <row r="2"><c r="A2" t="inlineStr"><is><t>规章</t></is></c><c r="B2"><v>3</v></c></row></sheetData></worksheet>"#;
     let types = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
+    let root_rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
     let body = zip_of(&[
         ("[Content_Types].xml", types),
+        ("_rels/.rels", root_rels),
         ("xl/workbook.xml", workbook),
         ("xl/_rels/workbook.xml.rels", rels),
         ("xl/worksheets/sheet1.xml", sheet),
     ]);
     let doc = clean_bytes(&body, None, Some("统计表.xlsx"), None).unwrap();
-    assert_eq!(doc.tables().next().map(|t| t.rows.clone()), Some(strings(&[&["信息内容", "本年制发件数"], &["规章", "3"]])));
+    assert_eq!(
+        doc.tables().next().map(|t| t.rows.clone()),
+        Some(strings(&[&["信息内容", "本年制发件数"], &["规章", "3"]]))
+    );
 }
 
 #[test]
@@ -431,7 +484,12 @@ fn truncated_empty_and_misdeclared_pages_never_panic() {
     let gbk = encoding_rs::GBK.encode(&page).0.into_owned();
     let misdeclared = clean_html(&gbk, Some("text/html; charset=utf-8"), None).unwrap();
     assert!(misdeclared.tables().count() == 3, "structure survives a wrong charset");
-    for magic in [&b"%PDF-1.7\n"[..], b"PK\x03\x04\x14\x00", b"\xD0\xCF\x11\xE0", b"<html><body><table><tr><td rowspan=99999 colspan=99999>x"] {
+    for magic in [
+        &b"%PDF-1.7\n"[..],
+        b"PK\x03\x04\x14\x00",
+        b"\xD0\xCF\x11\xE0",
+        b"<html><body><table><tr><td rowspan=99999 colspan=99999>x",
+    ] {
         let _ = clean_bytes(magic, None, None, None);
     }
 }

@@ -21,11 +21,50 @@ pub(crate) const DROPPED_TAGS: &[&str] = &[
 /// tool bars, sidebars, search boxes, related-link lists, QR codes, disclaimers. They also match
 /// with a prefix or suffix ("main-nav", "footer_wrap", "xglj2").
 const CHROME_TOKENS: &[&str] = &[
-    "nav", "navbar", "navigation", "menu", "crumb", "crumbs", "breadcrumb", "breadcrumbs", "bread", "weizhi",
-    "dqwz", "curpos", "header", "footer", "copyright", "share", "bdsharebuttonbox", "bdshare", "fenxiang",
-    "sidebar", "search", "sousuo", "toolbar", "related", "xgxx", "xglj", "xgwz", "relevant", "friendlink", "yqlj",
-    "qrcode", "erweima", "gotop", "backtop", "totop", "login", "banner", "fontsize", "zoomfont", "pagebar",
-    "prevnext", "banquan", "mianze", "banquanmianze",
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "crumb",
+    "crumbs",
+    "breadcrumb",
+    "breadcrumbs",
+    "bread",
+    "weizhi",
+    "dqwz",
+    "curpos",
+    "header",
+    "footer",
+    "copyright",
+    "share",
+    "bdsharebuttonbox",
+    "bdshare",
+    "fenxiang",
+    "sidebar",
+    "search",
+    "sousuo",
+    "toolbar",
+    "related",
+    "xgxx",
+    "xglj",
+    "xgwz",
+    "relevant",
+    "friendlink",
+    "yqlj",
+    "qrcode",
+    "erweima",
+    "gotop",
+    "backtop",
+    "totop",
+    "login",
+    "banner",
+    "fontsize",
+    "zoomfont",
+    "pagebar",
+    "prevnext",
+    "banquan",
+    "mianze",
+    "banquanmianze",
 ];
 
 /// Tokens that name furniture only on their own (with a prefix or a number): "side" but not
@@ -38,10 +77,8 @@ const CHROME_WORDS: &[&str] = &[
 static CHROME_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     let tokens = CHROME_TOKENS.join("|");
     let words = CHROME_WORDS.join("|");
-    Regex::new(&format!(
-        r"(?i)^(?:[a-z]+[-_])*(?:(?:{tokens})(?:[-_0-9][a-z0-9_-]*)?|(?:{words})[0-9]*)$"
-    ))
-    .expect("valid regex")
+    Regex::new(&format!(r"(?i)^(?:[a-z]+[-_])*(?:(?:{tokens})(?:[-_0-9][a-z0-9_-]*)?|(?:{words})[0-9]*)$"))
+        .expect("valid regex")
 });
 
 /// True when a class or id value names page furniture.

@@ -327,11 +327,7 @@ impl<'a> Walker<'a> {
         let mut skipping: Option<NodeId> = None;
         for edge in root.traverse() {
             match edge {
-                Edge::Open(node) if skipping.is_none() => {
-                    if self.open(node) {
-                        skipping = Some(node.id());
-                    }
-                }
+                Edge::Open(node) if skipping.is_none() => skipping = self.open(node).then(|| node.id()),
                 Edge::Close(node) if skipping == Some(node.id()) => skipping = None,
                 Edge::Close(node) if skipping.is_none() => {
                     if let Node::Element(e) = node.value() {

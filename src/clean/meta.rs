@@ -104,14 +104,12 @@ fn first_meta<'a>(metas: &'a [(String, String)], names: &[&str]) -> Option<&'a s
 /// The meta tags worth keeping beside the body, named as the page names them.
 pub(crate) fn kept_metas(page: &Html) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = Vec::new();
-    let tags = page
-        .select(&META)
-        .filter_map(|m| {
-            let name = m.value().attr("name")?.trim();
-            let content = reflow(m.value().attr("content")?);
-            (KEPT_METAS.contains(&name.to_ascii_lowercase().as_str()) && !content.is_empty())
-                .then(|| (name.to_owned(), content))
-        });
+    let tags = page.select(&META).filter_map(|m| {
+        let name = m.value().attr("name")?.trim();
+        let content = reflow(m.value().attr("content")?);
+        (KEPT_METAS.contains(&name.to_ascii_lowercase().as_str()) && !content.is_empty())
+            .then(|| (name.to_owned(), content))
+    });
     for tag in tags {
         if !kept.contains(&tag) {
             kept.push(tag);

@@ -21,6 +21,9 @@ static PAGE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[-—–－\s]*(?:第\s*)?\d{1,4}\s*(?:页)?(?:\s*/\s*(?:共\s*)?\d{1,4}\s*页?)?[-—–－\s]*$")
         .expect("valid regex")
 });
+static COLUMN_GAP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s{2,}").expect("valid regex"));
+static FIGURE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:[+\-−]?[0-9][0-9,，.]*%?|[/—–\-]+|无)$").expect("valid regex"));
 static PARAGRAPH_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十0-9]{1,3}[)）]|[0-9]{1,2}[、.．]|第[一二三四五六七八九十]{1,3})")
         .expect("valid regex")
@@ -69,7 +72,7 @@ fn take_title(blocks: &mut Vec<Block>) -> Option<String> {
 /// Text from `pdftotext`; `None` when it is not installed.
 fn pdftotext(body: &[u8]) -> Option<Result<String, String>> {
     let mut child = match Command::new("pdftotext")
-        .args(["-q", "-enc", "UTF-8", "-", "-"])
+        .args(["-q", "-layout", "-enc", "UTF-8", "-", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -131,24 +134,51 @@ fn pdf_extract_text(body: &[u8]) -> Result<String, String> {
     }
 }
 
-/// Joins the lines a PDF wrapped: a line continues the previous one when that one was nearly as
-/// long as the page's longest lines and did not end a sentence. Page numbers and form feeds go.
+/// One line of a PDF's text: a table row (cells split at wide gaps, most of them figures) or text.
+enum Line {
+    Row(Vec<String>),
+    Text(String),
+}
+
+fn read_line(raw: &str) -> Option<Line> {
+    let cells: Vec<&str> = COLUMN_GAP.split(raw.trim()).filter(|c| !c.is_empty()).collect();
+    let figures = cells.iter().skip(1).filter(|c| FIGURE.is_match(c)).count();
+    if cells.len() >= 2 && figures * 2 >= cells.len() - 1 && figures > 0 {
+        return Some(Line::Row(cells.iter().map(|c| meta::reflow(c)).collect()));
+    }
+    let text = meta::reflow(raw);
+    (!text.is_empty() && !PAGE_NUMBER.is_match(&text)).then_some(Line::Text(text))
+}
+
+/// Rebuilds the report from the text layer: table rows (as pdftotext's layout places them) become
+/// tab-separated lines; a text line continues the previous one when that one was nearly as long as
+/// the page's longest lines and did not end a sentence. Page numbers and form feeds go.
 fn reflow_pages(raw: &str) -> String {
-    let lines: Vec<String> =
-        raw.split(['\n', '\x0c']).map(meta::reflow).filter(|l| !l.is_empty() && !PAGE_NUMBER.is_match(l)).collect();
-    let mut lengths: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
+    let lines: Vec<Line> = raw.split(['\n', '\x0c']).filter_map(read_line).collect();
+    let mut lengths: Vec<usize> =
+        lines.iter().filter_map(|l| if let Line::Text(t) = l { Some(t.chars().count()) } else { None }).collect();
     lengths.sort_unstable();
     let full = lengths.get(lengths.len() * 9 / 10).copied().unwrap_or(0);
     let mut out = String::with_capacity(raw.len());
     let mut previous_full = false;
     for line in &lines {
-        let joins = previous_full && !PARAGRAPH_START.is_match(line);
-        if !out.is_empty() {
-            out.push_str(if joins { "" } else { "\n" });
+        match line {
+            Line::Row(cells) => {
+                out.push('\n');
+                out.push_str(&cells.join("\t"));
+                previous_full = false;
+            }
+            Line::Text(text) => {
+                let joins = previous_full && !PARAGRAPH_START.is_match(text);
+                if !joins {
+                    out.push('\n');
+                }
+                out.push_str(text);
+                let len = text.chars().count();
+                previous_full =
+                    full >= 10 && len * 10 >= full * 8 && !text.ends_with(['。', '；', '：', '！', '？', ':']);
+            }
         }
-        out.push_str(line);
-        let len = line.chars().count();
-        previous_full = full >= 10 && len * 10 >= full * 8 && !line.ends_with(['。', '；', '：', '！', '？', ':']);
     }
     out
 }
@@ -176,6 +206,51 @@ mod tests {
         assert!(text.contains("主要通过政府门户网站主动公开政府信息，"), "{text}");
         assert!(text.contains("\n一、总体情况\n"), "{text}");
         assert!(!text.contains("-1-"), "{text}");
+    }
+
+    /// The shared corpus folder, when it is beside the repository or the worktrees.
+    fn corpus_pdf() -> Option<std::path::PathBuf> {
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let found =
+            ["../shared/corpus/pdf", "../../shared/corpus/pdf"].iter().map(|p| manifest.join(p)).find(|p| p.is_dir());
+        if found.is_none() {
+            eprintln!("note: no shared/ folder beside the repository; PDF corpus tests skipped");
+        }
+        found
+    }
+
+    fn squeeze(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// Both extraction paths hold the report's sentences and figures (compared without white space,
+    /// which the two tools place differently).
+    #[test]
+    fn both_paths_read_the_real_reports() {
+        let Some(dir) = corpus_pdf() else { return };
+        let body = std::fs::read(dir.join("hongze_district_2023.pdf")).unwrap();
+        let via_poppler = pdftotext(&body).expect("pdftotext is installed here").unwrap();
+        let via_crate = pdf_extract_text(&body).unwrap();
+        for raw in [via_poppler, via_crate] {
+            let text = squeeze(&document_from_pdf_text(&raw).unwrap().text());
+            for expected in [
+                "报告中所列数据统计期限自2023年1月1日起至2023年12月31日止",
+                "主动公开政府信息1136条",
+                "受理政府信息公开申请21件",
+                "0517-87222589",
+            ] {
+                assert!(text.contains(expected), "{expected} missing from\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn layout_rows_become_tab_separated() {
+        let raw = "一、本年新收政府信息公开申请数量      21    0      0     0   0   0     21\n      1.属于国家秘密         1     0   0\n  自然人         社会 法律                总计\n";
+        assert_eq!(
+            reflow_pages(raw),
+            "\n一、本年新收政府信息公开申请数量\t21\t0\t0\t0\t0\t0\t21\n1.属于国家秘密\t1\t0\t0\n自然人 社会 法律 总计"
+        );
     }
 
     #[test]

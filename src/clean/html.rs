@@ -18,7 +18,7 @@ use super::table::{self, is_element};
 use super::{chrome, meta};
 use crate::document::{Block, Document};
 
-/// Containers of the report body on known CMS families, best first.
+/// Containers of the report body on known CMS families, best first: `.class` or `#id`.
 const CONTAINERS: &[&str] = &[
     ".TRS_UEDITOR",
     ".TRS_Editor",
@@ -39,8 +39,6 @@ const CONTAINERS: &[&str] = &[
 /// An anchor that holds less text than this is empty (the body was loaded by script, or elsewhere).
 const MIN_BODY_CHARS: usize = 10;
 
-static CONTAINER_SELECTORS: LazyLock<Vec<Selector>> =
-    LazyLock::new(|| CONTAINERS.iter().map(|c| Selector::parse(c).expect("valid selector")).collect());
 static BODY: LazyLock<Selector> = LazyLock::new(|| Selector::parse("body").expect("valid selector"));
 static TABLES: LazyLock<Selector> = LazyLock::new(|| Selector::parse("table").expect("valid selector"));
 static HEADING_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -68,7 +66,7 @@ pub(crate) fn clean(text: &str) -> Document {
     let mut blocks = body_blocks(&page, root, &skip);
     let title = meta::title(&page, &metas);
     tidy(&mut blocks, title.as_deref(), &mut metadata);
-    let published = meta::published(&metas, &page_text(root), &metadata);
+    let published = meta::published(&metas, || page_text(root), &metadata);
     metadata.extend(meta::kept_metas(&page));
     Document { title, published, metadata, blocks }
 }
@@ -84,20 +82,48 @@ fn body_blocks(page: &Html, root: NodeRef<'_, Node>, skip: &HashSet<NodeId>) -> 
             return walker.blocks;
         }
     }
-    for selector in CONTAINER_SELECTORS.iter() {
-        let best = page
-            .select(selector)
-            .filter(|e| !e.ancestors().any(|a| matches!(a.value(), Node::Element(el) if is_hidden(el))))
-            .map(|e| (text_chars(*e), *e))
-            .max_by_key(|(n, _)| *n);
-        if let Some((n, container)) = best.filter(|(n, _)| *n >= MIN_BODY_CHARS) {
-            let blocks = walk(container, skip);
-            if has_body(&blocks) || n >= MIN_BODY_CHARS * 10 {
-                return blocks;
-            }
+    for (n, container) in containers(root).into_iter().flatten() {
+        let blocks = walk(container, skip);
+        if has_body(&blocks) || n >= MIN_BODY_CHARS * 10 {
+            return blocks;
         }
     }
     walk(densest(root).unwrap_or(root), skip)
+}
+
+/// For each of [`CONTAINERS`], in order, its visible match holding the most text (at least
+/// [`MIN_BODY_CHARS`]), with that text's length. One pass over the page.
+fn containers(root: NodeRef<'_, Node>) -> Vec<Option<(usize, NodeRef<'_, Node>)>> {
+    let mut best: Vec<Option<(usize, NodeRef<'_, Node>)>> = vec![None; CONTAINERS.len()];
+    let mut hidden_until: Option<NodeId> = None;
+    for edge in root.traverse() {
+        let node = match edge {
+            Edge::Open(node) if hidden_until.is_none() => node,
+            Edge::Close(node) if hidden_until == Some(node.id()) => {
+                hidden_until = None;
+                continue;
+            }
+            _ => continue,
+        };
+        let Node::Element(e) = node.value() else { continue };
+        if is_hidden(e) {
+            hidden_until = Some(node.id());
+            continue;
+        }
+        for (i, container) in CONTAINERS.iter().enumerate() {
+            let matches = match container.split_at(1) {
+                (".", class) => e.classes().any(|c| c == class),
+                (_, id) => e.id() == Some(id),
+            };
+            if matches {
+                let n = text_chars(node);
+                if n >= MIN_BODY_CHARS && best[i].map_or(true, |(m, _)| n > m) {
+                    best[i] = Some((n, node));
+                }
+            }
+        }
+    }
+    best
 }
 
 fn walk(root: NodeRef<'_, Node>, skip: &HashSet<NodeId>) -> Vec<Block> {

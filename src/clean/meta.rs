@@ -138,18 +138,24 @@ pub(crate) fn title(page: &Html, metas: &[(String, String)]) -> Option<String> {
     layout.or_else(|| (!first.is_empty()).then(|| first.to_owned()))
 }
 
-/// The publication date: meta tags, then a labelled date (发布日期：…) in the page's text, then a
-/// date in the metadata table.
-pub(crate) fn published(metas: &[(String, String)], page_text: &str, metadata: &[(String, String)]) -> Option<String> {
-    if let Some(d) = DATE_METAS.iter().filter_map(|n| first_meta(metas, &[n])).find_map(normalise_date) {
-        return Some(d);
-    }
-    if let Some(d) = LABELLED_DATE.captures_iter(page_text).take(20).find_map(|c| normalise_date(&c[1])) {
-        return Some(d);
-    }
-    ["发布日期", "公开日期", "生成日期", "成文日期"]
+/// The publication date: meta tags, then the metadata table's 发布日期, then a labelled date
+/// (发布日期：…) in the page's text, then the table's 成文日期. The page's text is only gathered when
+/// nothing before it dates the page.
+pub(crate) fn published(
+    metas: &[(String, String)],
+    page_text: impl FnOnce() -> String,
+    metadata: &[(String, String)],
+) -> Option<String> {
+    let from_table = |labels: &[&str]| {
+        labels.iter().find_map(|label| metadata.iter().find(|(k, _)| k == label).and_then(|(_, v)| normalise_date(v)))
+    };
+    DATE_METAS
         .iter()
-        .find_map(|label| metadata.iter().find(|(k, _)| k == label).and_then(|(_, v)| normalise_date(v)))
+        .filter_map(|n| first_meta(metas, &[n]))
+        .find_map(normalise_date)
+        .or_else(|| from_table(&["发布日期", "公开日期", "生成日期"]))
+        .or_else(|| LABELLED_DATE.captures_iter(&page_text()).take(20).find_map(|c| normalise_date(&c[1])))
+        .or_else(|| from_table(&["成文日期"]))
 }
 
 /// White space collapsed to single spaces and trimmed (`&nbsp;` and U+3000 included).

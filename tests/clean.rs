@@ -453,6 +453,14 @@ fn doc_and_wps_are_a_clear_error_naming_the_input() {
 }
 
 #[test]
+fn binary_data_of_no_known_format_is_an_error_not_a_garbage_document() {
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00";
+    let err = clean_bytes(png, Some("application/pdf"), Some("2022年报.pdf"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Unrecognised { .. }), "{err:?}");
+    assert!(err.to_string().contains("2022年报.pdf"), "{err}");
+}
+
+#[test]
 fn text_files_are_decoded_and_read_as_text() {
     let gbk = encoding_rs::GBK.encode("一、总体情况\n本年度收到政府信息公开申请5件，均已按期答复。\n").0.into_owned();
     let doc = clean_bytes(&gbk, None, Some("report.txt"), None).unwrap();

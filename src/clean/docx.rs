@@ -26,7 +26,7 @@ pub(crate) fn clean(body: &[u8], input: &str) -> Result<Document, CleanError> {
         .read_to_end(&mut xml)
         .map_err(|e| corrupt(format!("word/document.xml: {e}")))?;
     let mut blocks = read_body(&xml).map_err(corrupt)?;
-    let title = take_title(&mut blocks);
+    let title = meta::take_leading_title(&mut blocks);
     Ok(Document { title, blocks, ..Document::default() })
 }
 
@@ -184,17 +184,6 @@ impl BodyReader {
             None => {}
         }
     }
-}
-
-/// The report's title: its first paragraph, when that is short and names a report.
-fn take_title(blocks: &mut Vec<Block>) -> Option<String> {
-    let (Block::Paragraph(first) | Block::Heading(first)) = blocks.first()? else { return None };
-    if first.chars().count() > 80 || !first.contains("报告") {
-        return None;
-    }
-    let title = first.clone();
-    blocks.remove(0);
-    Some(title)
 }
 
 #[cfg(test)]

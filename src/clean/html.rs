@@ -150,7 +150,10 @@ fn markers(root: NodeRef<'_, Node>) -> Option<(NodeRef<'_, Node>, NodeRef<'_, No
     let mut start = None;
     for node in root.descendants() {
         let (is_start, is_end) = match node.value() {
-            Node::Comment(c) => (c.contains("信息内容]>begin"), c.contains("信息内容]>end")),
+            Node::Comment(c) => (
+                c.contains("信息内容]>begin") || c.trim() == "ContentStart",
+                c.contains("信息内容]>end") || c.trim() == "ContentEnd",
+            ),
             Node::Element(e) if e.name() == "meta" => {
                 let name = e.attr("name").unwrap_or("");
                 (name.eq_ignore_ascii_case("ContentStart"), name.eq_ignore_ascii_case("ContentEnd"))
@@ -422,6 +425,8 @@ impl<'a> Walker<'a> {
 /// After the walk: chrome lines out, leading metadata lines into `metadata`, the title and date
 /// repeated at the top of the body out, numbered section titles as headings.
 fn tidy(blocks: &mut Vec<Block>, title: Option<&str>, metadata: &mut Vec<(String, String)>) {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let title = title.map(squeeze);
     blocks.retain(|b| match b {
         Block::Paragraph(s) | Block::Heading(s) => !chrome::is_chrome_line(s),
         Block::Table(_) => true,
@@ -432,7 +437,7 @@ fn tidy(blocks: &mut Vec<Block>, title: Option<&str>, metadata: &mut Vec<(String
         if let Some(pair) = table::labelled_value(s) {
             metadata.push(pair);
             blocks.remove(leading);
-        } else if title.is_some_and(|t| t == s) || DATE_LINE.is_match(s) {
+        } else if title.as_deref().is_some_and(|t| *t == squeeze(s)) || DATE_LINE.is_match(s) {
             blocks.remove(leading);
         } else if s.chars().count() < 40 && leading < 3 {
             leading += 1;

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 
+use crate::document::Block;
+
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("valid selector")
 }
@@ -156,6 +158,23 @@ pub(crate) fn published(
         .or_else(|| from_table(&["发布日期", "公开日期", "生成日期"]))
         .or_else(|| LABELLED_DATE.captures_iter(&page_text()).take(20).find_map(|c| normalise_date(&c[1])))
         .or_else(|| from_table(&["成文日期"]))
+}
+
+/// The title of an attachment (DOCX, PDF), which has no metadata worth trusting: its first line, or
+/// its first two (the agency, then "…年度报告"), when short and naming a report; taken out of the body.
+pub(crate) fn take_leading_title(blocks: &mut Vec<Block>) -> Option<String> {
+    let short = |b: Option<&Block>| match b {
+        Some(Block::Paragraph(s) | Block::Heading(s)) if s.chars().count() <= 60 => Some(s.clone()),
+        _ => None,
+    };
+    let first = short(blocks.first())?;
+    if first.contains("报告") {
+        blocks.remove(0);
+        return Some(first);
+    }
+    let second = short(blocks.get(1)).filter(|s| s.contains("报告") && !first.ends_with(['。', '：', ':']))?;
+    blocks.drain(..2);
+    Some(format!("{first}{second}"))
 }
 
 /// White space collapsed to single spaces and trimmed (`&nbsp;` and U+3000 included).

@@ -41,6 +41,9 @@ pub enum CleanError {
     /// The input claims a format but its content is broken (truncated zip, bad XML, unreadable PDF).
     #[error("{input}: not a readable {format} file: {detail}")]
     Corrupt { input: String, format: &'static str, detail: String },
+    /// Bytes that are no document format nianbao knows (binary data without a known signature).
+    #[error("{input}: not a document nianbao can read (binary data of an unknown format)")]
+    Unrecognised { input: String },
     /// A PDF without a text layer (a scan); its tables are images.
     #[error("{input}: the PDF has no text layer (scanned pages?); nothing to clean")]
     NoText { input: String },
@@ -56,6 +59,8 @@ enum Format {
     Xlsx,
     /// An OLE compound file: XLS, DOC or WPS.
     Ole,
+    /// Binary data of no known format.
+    Binary,
 }
 
 /// Cleans an HTML page: the body without chrome, title and date from its metadata.
@@ -89,6 +94,7 @@ pub fn clean_bytes(
             Ok(doc) => Ok(doc),
             Err(_) => Err(CleanError::Unsupported { input: input(), format: ole_format(name) }),
         },
+        Format::Binary => Err(CleanError::Unrecognised { input: input() }),
     }
 }
 
@@ -139,9 +145,22 @@ fn sniff(body: &[u8], content_type: Option<&str>, name: Option<&str>) -> Format 
     }
     if looks_like_html(body) {
         Format::Html
+    } else if is_binary(body) {
+        Format::Binary
     } else {
         Format::Text
     }
+}
+
+/// Control bytes that text never holds (NUL, and more than a few others) mark binary data; a
+/// UTF-16 byte-order mark marks text.
+fn is_binary(body: &[u8]) -> bool {
+    if body.starts_with(&[0xFF, 0xFE]) || body.starts_with(&[0xFE, 0xFF]) {
+        return false;
+    }
+    let head = &body[..body.len().min(4096)];
+    let controls = head.iter().filter(|b| matches!(**b, 0..=8 | 0x0E..=0x1A | 0x1C..=0x1F)).count();
+    head.contains(&0) || controls * 100 > head.len()
 }
 
 fn sniff_magic(body: &[u8]) -> Option<Format> {

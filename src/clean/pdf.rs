@@ -48,25 +48,8 @@ fn document_from_pdf_text(raw: &str) -> Option<Document> {
     if doc.blocks.is_empty() {
         return None;
     }
-    doc.title = take_title(&mut doc.blocks);
+    doc.title = meta::take_leading_title(&mut doc.blocks);
     Some(doc)
-}
-
-/// The title: the first line, or the first two (agency, then "…年度报告"), when short and naming a
-/// report; taken out of the body.
-fn take_title(blocks: &mut Vec<Block>) -> Option<String> {
-    let short = |b: Option<&Block>| match b {
-        Some(Block::Paragraph(s)) if s.chars().count() <= 60 => Some(s.clone()),
-        _ => None,
-    };
-    let first = short(blocks.first())?;
-    if first.contains("报告") {
-        blocks.remove(0);
-        return Some(first);
-    }
-    let second = short(blocks.get(1)).filter(|s| s.contains("报告") && !first.ends_with(['。', '：', ':']))?;
-    blocks.drain(..2);
-    Some(format!("{first}{second}"))
 }
 
 /// Text from `pdftotext`; `None` when it is not installed.

@@ -63,7 +63,7 @@ pub(crate) fn clean(text: &str) -> Document {
         }
     }
     let root = page.select(&BODY).next().map_or_else(|| page.tree.root(), |b| *b);
-    let mut blocks = body_blocks(&page, root, &skip);
+    let mut blocks = body_blocks(root, &skip);
     let title = meta::title(&page, &metas);
     tidy(&mut blocks, title.as_deref(), &mut metadata);
     let published = meta::published(&metas, || page_text(root), &metadata);
@@ -72,7 +72,7 @@ pub(crate) fn clean(text: &str) -> Document {
 }
 
 /// The blocks of the body: markers, then containers, then the densest element.
-fn body_blocks(page: &Html, root: NodeRef<'_, Node>, skip: &HashSet<NodeId>) -> Vec<Block> {
+fn body_blocks(root: NodeRef<'_, Node>, skip: &HashSet<NodeId>) -> Vec<Block> {
     if let Some((start, end)) = markers(root) {
         let mut exempt: HashSet<NodeId> = start.ancestors().map(|n| n.id()).collect();
         exempt.extend(end.ancestors().map(|n| n.id()));

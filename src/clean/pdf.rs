@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::{meta, text, CleanError};
-use crate::document::{Block, Document};
+use crate::document::Document;
 
 /// How long one PDF may take to yield its text.
 const TIMEOUT: Duration = Duration::from_secs(30);

@@ -422,8 +422,10 @@ fn xlsx_sheets_become_tables() {
     let workbook = r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="申请情况" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
     let rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
     let sheet = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>
-        <row r="1"><c r="A1" t="inlineStr"><is><t>信息内容</t></is></c><c r="B1" t="inlineStr"><is><t>本年制发件数</t></is></c></row>
-        <row r="2"><c r="A2" t="inlineStr"><is><t>规章</t></is></c><c r="B2"><v>3</v></c></row></sheetData></worksheet>"#;
+        <row r="1"><c r="A1" t="inlineStr"><is><t>第二十条第（一）项</t></is></c></row>
+        <row r="2"><c r="A2" t="inlineStr"><is><t>信息内容</t></is></c><c r="B2" t="inlineStr"><is><t>本年制发件数</t></is></c></row>
+        <row r="3"><c r="A3" t="inlineStr"><is><t>规章</t></is></c><c r="B3"><v>3</v></c></row></sheetData>
+        <mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells></worksheet>"#;
     let types = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
     let root_rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
     let body = zip_of(&[
@@ -436,7 +438,7 @@ fn xlsx_sheets_become_tables() {
     let doc = clean_bytes(&body, None, Some("统计表.xlsx"), None).unwrap();
     assert_eq!(
         doc.tables().next().map(|t| t.rows.clone()),
-        Some(strings(&[&["信息内容", "本年制发件数"], &["规章", "3"]]))
+        Some(strings(&[&["第二十条第（一）项", "第二十条第（一）项"], &["信息内容", "本年制发件数"], &["规章", "3"]]))
     );
 }
 

@@ -166,6 +166,21 @@ fn jinan_page_without_known_containers_is_found_by_density() {
     assert!(!doc.text().contains("政府信息公开指南"), "the sidebar is gone");
 }
 
+/// The whole cleaned Document of every fixture page, so that any change in what the cleaner keeps is
+/// seen in review.
+#[test]
+fn fixture_documents_snapshot() {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clean/snapshots");
+    for file in
+        ["trs_xiamen_gb2312.html", "hanweb_dingxi.html", "ucap_govcn.html", "cq_jiyuehua.html", "jinan_jiyuehua.html"]
+    {
+        let doc = clean_file(&fixture(file)).unwrap();
+        insta::with_settings!({ snapshot_path => &snapshots, prepend_module_to_snapshot => false }, {
+            insta::assert_json_snapshot!(file.trim_end_matches(".html"), doc);
+        });
+    }
+}
+
 fn sim_report() -> sim::SimReport {
     sim::SimReport::new("重庆市医疗保障局", 2022, 11)
 }

@@ -42,8 +42,9 @@ struct TableBuild {
 struct BodyReader {
     blocks: Vec<Block>,
     tables: Vec<TableBuild>,
-    paragraph: String,
-    heading: bool,
+    /// Open paragraphs (a text box puts paragraphs inside a paragraph): text, and whether the
+    /// paragraph style is a heading.
+    paragraphs: Vec<(String, bool)>,
 }
 
 fn read_body(xml: &[u8]) -> Result<Vec<Block>, String> {
@@ -51,10 +52,15 @@ fn read_body(xml: &[u8]) -> Result<Vec<Block>, String> {
     let mut state = BodyReader::default();
     let mut buf = Vec::new();
     let mut in_text = false;
+    // Depth inside `mc:Fallback`, the legacy copy of a text box whose content `mc:Choice` holds.
+    let mut fallback = 0usize;
     loop {
         let event =
             reader.read_event_into(&mut buf).map_err(|e| format!("XML at byte {}: {e}", reader.error_position()))?;
         match event {
+            Event::Start(e) if fallback > 0 || e.local_name().as_ref() == b"Fallback" => fallback += 1,
+            Event::End(_) if fallback > 0 => fallback -= 1,
+            _ if fallback > 0 => {}
             Event::Start(e) => {
                 in_text = e.local_name().as_ref() == b"t";
                 state.open(&e);
@@ -62,7 +68,7 @@ fn read_body(xml: &[u8]) -> Result<Vec<Block>, String> {
             Event::Empty(e) => state.empty(&e),
             Event::Text(t) if in_text => {
                 let text = t.unescape().map_err(|e| format!("XML text: {e}"))?;
-                state.paragraph.push_str(&text);
+                state.push_text(&text);
             }
             Event::End(e) => {
                 in_text = false;
@@ -97,11 +103,14 @@ impl BodyReader {
                     t.cell = Some((Vec::new(), Cell::new(String::new())));
                 }
             }
-            b"p" => {
-                self.paragraph.clear();
-                self.heading = false;
-            }
+            b"p" => self.paragraphs.push((String::new(), false)),
             _ => self.empty(e),
+        }
+    }
+
+    fn push_text(&mut self, text: &str) {
+        if let Some((paragraph, _)) = self.paragraphs.last_mut() {
+            paragraph.push_str(text);
         }
     }
 
@@ -126,13 +135,16 @@ impl BodyReader {
             }
             b"pStyle" => {
                 let style = val(e).unwrap_or_default().to_lowercase();
-                self.heading = style.starts_with("heading")
+                let heading = style.starts_with("heading")
                     || style.starts_with("title")
                     || style.contains("标题")
                     || (style.len() == 1 && style.chars().all(|c| c.is_ascii_digit()));
+                if let Some(top) = self.paragraphs.last_mut() {
+                    top.1 = heading;
+                }
             }
-            b"tab" => self.paragraph.push(' '),
-            b"br" | b"cr" => self.paragraph.push('\n'),
+            b"tab" => self.push_text(" "),
+            b"br" | b"cr" => self.push_text("\n"),
             _ => {}
         }
     }
@@ -160,14 +172,14 @@ impl BodyReader {
     }
 
     fn end_paragraph(&mut self) {
-        let lines: Vec<String> = self.paragraph.split('\n').map(meta::reflow).filter(|l| !l.is_empty()).collect();
-        self.paragraph.clear();
+        let Some((paragraph, heading)) = self.paragraphs.pop() else { return };
+        let lines: Vec<String> = paragraph.split('\n').map(meta::reflow).filter(|l| !l.is_empty()).collect();
         if let Some((cell_lines, _)) = self.tables.last_mut().and_then(|t| t.cell.as_mut()) {
             cell_lines.extend(lines);
             return;
         }
         for line in lines {
-            self.blocks.push(if self.heading { Block::Heading(line) } else { Block::Paragraph(line) });
+            self.blocks.push(if heading { Block::Heading(line) } else { Block::Paragraph(line) });
         }
     }
 
@@ -217,6 +229,16 @@ mod tests {
         assert_eq!(doc.blocks[1], Block::Paragraph("收到申请 1 件&。".into()));
         let rows = &doc.tables().next().unwrap().rows;
         assert_eq!(rows, &[vec!["行政复议", "结果", "结果"], vec!["行政复议", "0", "1"]]);
+    }
+
+    #[test]
+    fn text_boxes_are_read_once_and_keep_the_paragraph_around_them() {
+        let xml = r#"<w:document xmlns:w="w" xmlns:mc="mc"><w:body><w:p><w:r><w:t>正文开头，</w:t></w:r>
+            <w:r><mc:AlternateContent><mc:Choice><w:drawing><w:txbxContent><w:p><w:r><w:t>文本框</w:t></w:r></w:p></w:txbxContent></w:drawing></mc:Choice>
+            <mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>文本框</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>
+            <w:r><w:t>正文结尾。</w:t></w:r></w:p></w:body></w:document>"#;
+        let doc = clean(&docx(xml), "t.docx").unwrap();
+        assert_eq!(doc.blocks, [Block::Paragraph("文本框".into()), Block::Paragraph("正文开头，正文结尾。".into())]);
     }
 
     #[test]

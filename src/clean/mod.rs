@@ -3,10 +3,11 @@
 //! The stage is pure and synchronous. Input is dispatched by content first (magic bytes), then the
 //! declared Content-Type, then the name's extension, then HTML-or-text sniffing:
 //!
-//! - HTML ([`html`]): title and date from the page's metadata, the body from CMS anchors (ContentStart/
-//!   ContentEnd markers, TRS/Hanweb/UCAP/集约化 containers), else the densest block; chrome removed by
-//!   element rules and line rules kept as data in [`chrome`]; tables expanded to full grids ([`grid`]).
-//! - DOCX ([`docx`]), PDF with a text layer ([`pdf`]), XLS/XLSX ([`sheet`]), plain text ([`text`]).
+//! - HTML (`html`, `meta`, `table`): title and date from the page's metadata, the body from CMS
+//!   anchors (ContentStart/ContentEnd markers, TRS/Hanweb/UCAP/集约化 containers), else the densest
+//!   block; chrome removed by element rules and line rules kept as data in `chrome`; tables expanded
+//!   to full grids (`grid`).
+//! - DOCX (`docx`), PDF with a text layer (`pdf`), XLS/XLSX (`sheet`), plain text ([`text`]).
 //! - DOC/WPS (OLE files that are not workbooks) have no robust reader here: they give
 //!   [`CleanError::Unsupported`]; their raw bytes stay archived.
 //!

@@ -470,6 +470,17 @@ fn doc_and_wps_are_a_clear_error_naming_the_input() {
     let url = url::Url::parse("http://127.0.0.1/module/download/downfile.jsp?filename=a.wps").unwrap();
     let err = clean_bytes(&ole, None, Some("a.wps"), Some(&url)).unwrap_err();
     assert!(err.to_string().contains("WPS") && err.to_string().contains("downfile.jsp"), "{err}");
+    let rtf = b"{\\rtf1\\ansi\\ansicpg936 {\\fonttbl}\\par 2022\\'c4\\'ea}";
+    let err = clean_bytes(rtf, None, Some("2022年报.doc"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Unsupported { format: "RTF", .. }), "{err:?}");
+}
+
+#[test]
+fn html_served_as_plain_text_is_still_html() {
+    let page = sim_report().page_html("2023-01-31", 5, None);
+    let doc = clean_bytes(page.as_bytes(), Some("text/plain"), None, None).unwrap();
+    assert_eq!(doc.tables().count(), 3);
+    assert!(!doc.text().contains("<td>"));
 }
 
 #[test]

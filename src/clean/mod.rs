@@ -8,7 +8,7 @@
 //!   block; chrome removed by element rules and line rules kept as data in `chrome`; tables expanded
 //!   to full grids (`grid`).
 //! - DOCX (`docx`), PDF with a text layer (`pdf`), XLS/XLSX (`sheet`), plain text ([`text`]).
-//! - DOC/WPS (OLE files that are not workbooks) have no robust reader here: they give
+//! - DOC/WPS (OLE files that are not workbooks) and RTF have no robust reader here: they give
 //!   [`CleanError::Unsupported`]; their raw bytes stay archived.
 //!
 //! Invariants: nothing here panics on any input; the same report gives the same [`Document::text`]
@@ -36,7 +36,7 @@ pub enum CleanError {
     /// The file could not be read at all.
     #[error("{path}: cannot read the file: {source}")]
     Read { path: String, source: std::io::Error },
-    /// A format nianbao recognises but cannot read (DOC, WPS); the raw bytes are still archived.
+    /// A format nianbao recognises but cannot read (DOC, WPS, RTF); the raw bytes are still archived.
     #[error("{input}: {format} files cannot be cleaned (no robust reader); convert it to DOCX or PDF to read it")]
     Unsupported { input: String, format: &'static str },
     /// The input claims a format but its content is broken (truncated zip, bad XML, unreadable PDF).
@@ -60,6 +60,8 @@ enum Format {
     Xlsx,
     /// An OLE compound file: XLS, DOC or WPS.
     Ole,
+    /// Rich Text Format, often served under a `.doc` name.
+    Rtf,
     /// Binary data of no known format.
     Binary,
 }
@@ -95,6 +97,7 @@ pub fn clean_bytes(
             Ok(doc) => Ok(doc),
             Err(_) => Err(CleanError::Unsupported { input: input(), format: ole_format(name) }),
         },
+        Format::Rtf => Err(CleanError::Unsupported { input: input(), format: "RTF" }),
         Format::Binary => Err(CleanError::Unrecognised { input: input() }),
     }
 }
@@ -136,7 +139,7 @@ fn sniff(body: &[u8], content_type: Option<&str>, name: Option<&str>) -> Format 
     let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     match media.as_deref() {
         Some("text/html" | "application/xhtml+xml") => return Format::Html,
-        Some("text/plain") => return Format::Text,
+        Some("text/plain") if !looks_like_html(body) => return Format::Text,
         _ => {}
     }
     match extension(name).as_deref() {
@@ -174,6 +177,9 @@ fn sniff_magic(body: &[u8]) -> Option<Format> {
     }
     if body.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Some(Format::Ole);
+    }
+    if body.starts_with(b"{\\rtf") {
+        return Some(Format::Rtf);
     }
     None
 }

@@ -70,7 +70,10 @@ pub(crate) fn metadata_table(table: NodeRef<'_, Node>) -> Option<Vec<(String, St
             i += 1;
         }
     }
-    (pairs.len() >= 2 && cells.len() <= 40).then_some(pairs)
+    // Labels side by side with no values between them are a data table's header row
+    // (序号 | 名称 | 文号 | 发布日期), not metadata.
+    let valued = pairs.iter().filter(|(_, v)| !v.is_empty()).count();
+    (valued >= 2 && valued * 2 >= pairs.len() && cells.len() <= 40).then_some(pairs)
 }
 
 /// "索引号：1150…" as a pair, when the text starts with a metadata label and a colon.
@@ -141,4 +144,50 @@ fn span(cell: NodeRef<'_, Node>, attr: &str) -> usize {
 /// True when the node is an element of that (lower-case) name.
 pub(crate) fn is_element(node: NodeRef<'_, Node>, name: &str) -> bool {
     matches!(node.value(), Node::Element(e) if e.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scraper::{Html, Selector};
+
+    fn table_of(page: &Html) -> NodeRef<'_, Node> {
+        let selector = Selector::parse("table").unwrap();
+        *page.select(&selector).next().unwrap()
+    }
+
+    #[test]
+    fn a_header_row_of_labels_is_a_data_table_not_metadata() {
+        let page = Html::parse_document(
+            "<table><tr><td>序号</td><td>名称</td><td>文号</td><td>发布日期</td></tr>\
+             <tr><td>1</td><td>关于印发办法的通知</td><td>某发〔2022〕1号</td><td>2022-01-05</td></tr></table>",
+        );
+        assert_eq!(metadata_table(table_of(&page)), None);
+        assert_eq!(data_table(table_of(&page)).map(|t| t.rows.len()), Some(2));
+    }
+
+    #[test]
+    fn label_value_cells_are_metadata() {
+        let page = Html::parse_document(
+            "<table><tr><td>索 引 号：</td><td>1150/2023-1</td><td>发文字号：</td><td></td></tr>\
+             <tr><td>发布机构：</td><td>某局</td><td>发布日期：2023-01-31</td></tr></table>",
+        );
+        let pairs = metadata_table(table_of(&page)).unwrap();
+        assert_eq!(pairs[0], ("索引号".to_string(), "1150/2023-1".to_string()));
+        assert_eq!(pairs[1], ("发文字号".to_string(), String::new()));
+        assert_eq!(pairs[3], ("发布日期".to_string(), "2023-01-31".to_string()));
+    }
+
+    #[test]
+    fn layout_tables_are_not_data() {
+        let nested = Html::parse_document(
+            "<table><tr><td><table><tr><td>a</td><td>b</td></tr></table></td><td>c</td></tr></table>",
+        );
+        assert_eq!(data_table(table_of(&nested)), None);
+        let one_column =
+            Html::parse_document("<table><tr><td>第一段正文</td></tr><tr><td>第二段正文</td></tr></table>");
+        assert_eq!(data_table(table_of(&one_column)), None);
+        let links = Html::parse_document("<table><tr><td><a href=a>相关文件一</a></td><td><a href=b>相关文件二</a></td></tr><tr><td><a href=c>三</a></td><td>x</td></tr></table>");
+        assert_eq!(data_table(table_of(&links)), None);
+    }
 }

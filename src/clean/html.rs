@@ -211,10 +211,17 @@ struct Frame {
     candidate: bool,
     chars: usize,
     link_chars: usize,
-    punctuation: usize,
+    /// Sentence punctuation, plus [`CELL_WEIGHT`] per table cell of plain text.
+    weight: f64,
 }
 
-/// The generic fallback: the smallest element holding nearly as much sentence punctuation, weighed by
+/// What a table cell of plain (non-link) text weighs against a sentence mark in the density pass:
+/// enough that a report's statistics tables stay inside the chosen element, too little for a table
+/// to outweigh the report's prose.
+const CELL_WEIGHT: f64 = 0.25;
+
+/// The generic fallback: the smallest element holding nearly as much sentence punctuation (and data
+/// cells), weighed by
 /// how little of its text is links, as the best element of the page. One pass, bottom-up.
 fn densest(root: NodeRef<'_, Node>) -> Option<NodeRef<'_, Node>> {
     let mut stack: Vec<Frame> = Vec::new();
@@ -228,14 +235,15 @@ fn densest(root: NodeRef<'_, Node>) -> Option<NodeRef<'_, Node>> {
                 Node::Element(e) => {
                     link_depth += usize::from(e.name() == "a");
                     let candidate = matches!(e.name(), "div" | "td" | "article" | "section" | "main" | "body");
-                    stack.push(Frame { id: node.id(), candidate, chars: 0, link_chars: 0, punctuation: 0 });
+                    stack.push(Frame { id: node.id(), candidate, chars: 0, link_chars: 0, weight: 0.0 });
                 }
                 Node::Text(t) => {
                     if let Some(top) = stack.last_mut() {
                         let chars = t.chars().filter(|c| !c.is_whitespace()).count();
                         top.chars += chars;
                         top.link_chars += if link_depth > 0 { chars } else { 0 };
-                        top.punctuation += t.chars().filter(|c| matches!(c, '，' | '。' | '；' | '、')).count();
+                        let marks = t.chars().filter(|c| matches!(c, '，' | '。' | '；' | '、')).count();
+                        top.weight += marks as f64;
                     }
                 }
                 _ => {}
@@ -243,15 +251,18 @@ fn densest(root: NodeRef<'_, Node>) -> Option<NodeRef<'_, Node>> {
             Edge::Close(node) if skipping == Some(node.id()) => skipping = None,
             Edge::Close(node) if skipping.is_none() && matches!(node.value(), Node::Element(_)) => {
                 link_depth -= usize::from(is_element(node, "a") && link_depth > 0);
-                let Some(frame) = stack.pop() else { continue };
+                let Some(mut frame) = stack.pop() else { continue };
+                if (is_element(node, "td") || is_element(node, "th")) && frame.chars > frame.link_chars {
+                    frame.weight += CELL_WEIGHT;
+                }
                 if frame.candidate && frame.chars > 0 {
                     let text_share = 1.0 - frame.link_chars as f64 / frame.chars as f64;
-                    scored.push((frame.id, frame.punctuation as f64 * text_share * text_share, frame.chars));
+                    scored.push((frame.id, frame.weight * text_share * text_share, frame.chars));
                 }
                 if let Some(parent) = stack.last_mut() {
                     parent.chars += frame.chars;
                     parent.link_chars += frame.link_chars;
-                    parent.punctuation += frame.punctuation;
+                    parent.weight += frame.weight;
                 }
             }
             _ => {}
@@ -488,6 +499,19 @@ mod tests {
         );
         assert_eq!(paragraphs(&doc).len(), 4, "{:?}", doc.blocks);
         assert_eq!(doc.blocks[0], Block::Heading("一、总体情况".into()));
+    }
+
+    #[test]
+    fn density_keeps_the_tables_beside_the_prose() {
+        let rows = "<tr><td>规章</td><td>0</td><td>1</td><td>2</td></tr>".repeat(8);
+        let doc = clean(&format!(
+            "<body><div><a href=\"/\">首页</a><a href=\"/a\">机构</a></div><div class=\"doc\">\
+             <div><p>本年度，本机关认真贯彻条例，主动公开信息，依法答复申请，接受社会监督，全年收到申请三件。</p>\
+             <p>本年度未收取任何费用，也未发生行政复议、行政诉讼，各项工作有序开展。</p></div>\
+             <div><table>{rows}</table></div></div></body>"
+        ));
+        assert_eq!(doc.tables().count(), 1, "{:?}", doc.blocks);
+        assert_eq!(paragraphs(&doc).len(), 2, "{:?}", doc.blocks);
     }
 
     #[test]

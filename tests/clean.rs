@@ -469,10 +469,22 @@ fn doc_and_wps_are_a_clear_error_naming_the_input() {
     assert!(err.to_string().contains("2022年报.doc"), "{err}");
     let url = url::Url::parse("http://127.0.0.1/module/download/downfile.jsp?filename=a.wps").unwrap();
     let err = clean_bytes(&ole, None, Some("a.wps"), Some(&url)).unwrap_err();
-    assert!(err.to_string().contains("WPS") && err.to_string().contains("downfile.jsp"), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("WPS") && message.contains("a.wps") && message.contains("downfile.jsp"), "{err}");
     let rtf = b"{\\rtf1\\ansi\\ansicpg936 {\\fonttbl}\\par 2022\\'c4\\'ea}";
     let err = clean_bytes(rtf, None, Some("2022年报.doc"), None).unwrap_err();
     assert!(matches!(err, CleanError::Unsupported { format: "RTF", .. }), "{err:?}");
+}
+
+#[test]
+fn a_zip_of_other_files_is_unsupported_and_a_truncated_docx_is_corrupt() {
+    let zip = zip_of(&[("2022年报.pdf", "%PDF-1.4")]);
+    let err = clean_bytes(&zip, None, Some("年报.zip"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Unsupported { format: "ZIP", .. }), "{err:?}");
+    let docx = zip_of(&[("word/document.xml", "<w:document/>")]);
+    let err = clean_bytes(&docx[..docx.len() / 2], None, Some("年报.docx"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Corrupt { format: "DOCX", .. }), "{err:?}");
+    assert!(err.to_string().contains("年报.docx"), "{err}");
 }
 
 #[test]

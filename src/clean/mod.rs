@@ -36,8 +36,9 @@ pub enum CleanError {
     /// The file could not be read at all.
     #[error("{path}: cannot read the file: {source}")]
     Read { path: String, source: std::io::Error },
-    /// A format nianbao recognises but cannot read (DOC, WPS, RTF); the raw bytes are still archived.
-    #[error("{input}: {format} files cannot be cleaned (no robust reader); convert it to DOCX or PDF to read it")]
+    /// A format nianbao recognises but cannot read (DOC, WPS, RTF, a plain ZIP archive); the raw
+    /// bytes are still archived.
+    #[error("{input}: {format} files cannot be cleaned (no robust reader here); the raw bytes stay archived")]
     Unsupported { input: String, format: &'static str },
     /// The input claims a format but its content is broken (truncated zip, bad XML, unreadable PDF).
     #[error("{input}: not a readable {format} file: {detail}")]
@@ -62,6 +63,8 @@ enum Format {
     Ole,
     /// Rich Text Format, often served under a `.doc` name.
     Rtf,
+    /// A zip archive that is neither DOCX nor XLSX.
+    Zip,
     /// Binary data of no known format.
     Binary,
 }
@@ -78,8 +81,8 @@ pub fn clean_html(body: &[u8], content_type: Option<&str>, _url: Option<&Url>) -
 
 /// Cleans whatever was fetched or found: HTML, DOCX, PDF, XLS/XLSX, DOC/WPS (an error) or plain text.
 ///
-/// `name` is the link text or Content-Disposition filename (its extension is a hint); `url` names the
-/// input in errors when there is no name.
+/// `name` is the link text or Content-Disposition filename (its extension is a hint); errors name the
+/// input by `name` and `url`.
 pub fn clean_bytes(
     body: &[u8],
     content_type: Option<&str>,
@@ -98,6 +101,7 @@ pub fn clean_bytes(
             Err(_) => Err(CleanError::Unsupported { input: input(), format: ole_format(name) }),
         },
         Format::Rtf => Err(CleanError::Unsupported { input: input(), format: "RTF" }),
+        Format::Zip => Err(CleanError::Unsupported { input: input(), format: "ZIP" }),
         Format::Binary => Err(CleanError::Unrecognised { input: input() }),
     }
 }
@@ -109,9 +113,11 @@ pub fn clean_file(path: &Path) -> Result<Document, CleanError> {
     clean_bytes(&body, None, Some(&name), None)
 }
 
+/// How errors name the input: "name (url)", or whichever of the two is known.
 fn input_name(name: Option<&str>, url: Option<&Url>) -> String {
     match (name, url) {
-        (_, Some(url)) => url.to_string(),
+        (Some(name), Some(url)) => format!("{name} ({url})"),
+        (None, Some(url)) => url.to_string(),
         (Some(name), None) => name.to_owned(),
         (None, None) => "input".to_owned(),
     }
@@ -133,7 +139,7 @@ fn extension(name: Option<&str>) -> Option<String> {
 
 /// Content first, then the declared type, then the name, then a look at the text.
 fn sniff(body: &[u8], content_type: Option<&str>, name: Option<&str>) -> Format {
-    if let Some(format) = sniff_magic(body) {
+    if let Some(format) = sniff_magic(body, name) {
         return format;
     }
     let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
@@ -167,13 +173,13 @@ fn is_binary(body: &[u8]) -> bool {
     head.contains(&0) || controls * 100 > head.len()
 }
 
-fn sniff_magic(body: &[u8]) -> Option<Format> {
+fn sniff_magic(body: &[u8], name: Option<&str>) -> Option<Format> {
     let head = &body[..body.len().min(1024)];
     if head.windows(5).any(|w| w == b"%PDF-") {
         return Some(Format::Pdf);
     }
     if body.starts_with(b"PK\x03\x04") {
-        return Some(zip_format(body));
+        return Some(zip_format(body, name));
     }
     if body.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Some(Format::Ole);
@@ -184,17 +190,22 @@ fn sniff_magic(body: &[u8]) -> Option<Format> {
     None
 }
 
-/// A zip is DOCX or XLSX by the parts it holds; an unreadable one is taken as DOCX, whose reader
-/// then reports what is broken.
-fn zip_format(body: &[u8]) -> Format {
+/// A zip is DOCX or XLSX by the parts it holds. An unreadable (truncated) one goes by its name to
+/// the reader that then reports what is broken.
+fn zip_format(body: &[u8], name: Option<&str>) -> Format {
     let Ok(archive) = zip::ZipArchive::new(std::io::Cursor::new(body)) else {
-        return Format::Docx;
+        return match extension(name).as_deref() {
+            Some("xlsx" | "xlsm") => Format::Xlsx,
+            _ => Format::Docx,
+        };
     };
-    let mut names = archive.file_names();
-    if names.any(|n| n == "xl/workbook.xml" || n == "xl/workbook.bin") {
+    let parts: Vec<&str> = archive.file_names().collect();
+    if parts.contains(&"word/document.xml") {
+        Format::Docx
+    } else if parts.iter().any(|n| *n == "xl/workbook.xml" || *n == "xl/workbook.bin") {
         Format::Xlsx
     } else {
-        Format::Docx
+        Format::Zip
     }
 }
 

@@ -124,7 +124,7 @@ impl BodyReader {
             }
             b"vMerge" => {
                 if let Some((_, cell)) = self.tables.last_mut().and_then(|t| t.cell.as_mut()) {
-                    cell.continues_above = val(e).map_or(true, |v| v != "restart");
+                    cell.continues_above = val(e).as_deref() != Some("restart");
                 }
             }
             b"gridBefore" => {

@@ -117,7 +117,7 @@ fn containers(root: NodeRef<'_, Node>) -> Vec<Option<(usize, NodeRef<'_, Node>)>
             };
             if matches {
                 let n = text_chars(node);
-                if n >= MIN_BODY_CHARS && best[i].map_or(true, |(m, _)| n > m) {
+                if n >= MIN_BODY_CHARS && best[i].map(|(m, _)| m) < Some(n) {
                     best[i] = Some((n, node));
                 }
             }

@@ -18,6 +18,7 @@
 //! - [`export`]: archive snapshots as WARC, JSONL and CSV.
 
 pub mod charset;
+pub mod clean;
 pub mod config;
 pub mod discover;
 pub mod document;

@@ -18,10 +18,12 @@
 //! - [`export`]: archive snapshots as WARC, JSONL and CSV.
 
 pub mod charset;
+pub mod clean;
 pub mod config;
 pub mod discover;
 pub mod document;
 pub mod handoff;
 pub mod inspect;
 pub mod lock;
+pub mod parser;
 pub mod store;

@@ -210,19 +210,18 @@ fn item_width(format: Format, item: Item) -> Option<usize> {
     }
 }
 
-/// Table 二's figures per item (in the 2019 layout's item order), `None` where unreadable.
+/// Table 二's figures per item (in the 2019 layout's item order), `None` where unreadable. A last
+/// cell merged across the table's remaining columns repeats its figure; the repeats are dropped.
 fn active_figures(cells: &[Cell], format: Format) -> [Option<Vec<Option<Figure>>>; 8] {
     let mut out: [Option<Vec<Option<Figure>>>; 8] = Default::default();
     let mut conflicted = [false; 8];
     for g in groups(cells) {
         let Some(item) = active_item(&g.label) else { continue };
         let Some(width) = item_width(format, item) else { continue };
-        let figures = resolve(&g.cells, width, |k| k == width);
-        let figures = if figures.len() > 1 && width == 1 && figures.windows(2).all(|w| w[0] == w[1]) {
-            vec![figures[0]]
-        } else {
-            figures
-        };
+        let mut figures = resolve(&g.cells, width, |k| k == width);
+        if figures.len() > width && figures[width - 1..].windows(2).all(|w| w[0] == w[1]) {
+            figures.truncate(width);
+        }
         if figures.len() != width {
             continue;
         }

@@ -78,14 +78,15 @@ pub(crate) fn strip_header(label: &str) -> &str {
 }
 
 /// The table 三 row a label names; `previous` is the row named just before, which lets a bare
-/// "其他" after 2.申请人逾期未按收费通知… be the （六） group's "3.其他".
+/// "其他" after 2.申请人逾期未按收费通知… be the （六） group's "3.其他", and a bare "合计" after
+/// the （六） rows be that group's total.
 pub(crate) fn application_row(label: &str, previous: Option<usize>) -> Option<usize> {
     let label = strip_header(label);
     if previous == Some(21) && matches!(label, "其他" | "3其他" | "(3)其他") {
         return Some(22);
     }
-    if label == "合计" {
-        return Some(24);
+    if matches!(label, "合计" | "小计") {
+        return if matches!(previous, Some(20..=22)) { Some(23) } else { Some(24) };
     }
     last_phrase(label, &ROW_PHRASES)
 }
@@ -174,6 +175,8 @@ mod tests {
         assert_eq!(row("总计商业企业科研机构社会公益组织法律服务机构其他一、本年新收政府信息公开申请数量"), Some(0));
         assert_eq!(application_row("其他", Some(21)), Some(22));
         assert_eq!(application_row("其他", Some(3)), None);
+        assert_eq!(application_row("合计", Some(22)), Some(23));
+        assert_eq!(application_row("合计", Some(23)), Some(24));
     }
 
     #[test]

@@ -343,6 +343,8 @@ fn signed(rng: &mut Lcg) -> (String, i64) {
 }
 
 impl Synthetic {
+    // Figures are made column by column, as the form's rules run down the columns.
+    #[allow(clippy::needless_range_loop)]
     fn new(seed: u64, layout: Layout) -> Synthetic {
         let mut rng = Lcg(seed ^ 0x5DEECE66D);
         let three = matches!(layout, Layout::L2021 | Layout::L2021Sum);
@@ -529,11 +531,8 @@ fn application_labels(s: &Synthetic) -> Vec<(usize, Option<&'static str>, Option
             20..=23 => Some("（六）其他处理"),
             _ => None,
         };
-        let printed = match (s.layout, i) {
-            (Layout::L2019 | Layout::L2021One, 20..=22) | (Layout::L2021, 23) => false,
-            _ => true,
-        };
-        if !printed {
+        let unprinted = matches!((s.layout, i), (Layout::L2019 | Layout::L2021One, 20..=22) | (Layout::L2021, 23));
+        if unprinted {
             continue;
         }
         let label = match (s.layout, i) {
@@ -762,5 +761,186 @@ fn every_shape_and_layout_reads_back_its_figures() {
                 assert!(failed(&r).is_empty(), "{layout:?} in {shape:?}: {:?}", failed(&r));
             }
         }
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shape() -> impl Strategy<Value = Shape> {
+        prop::sample::select(SHAPES.to_vec())
+    }
+
+    fn text_shape() -> impl Strategy<Value = Shape> {
+        prop::sample::select(SHAPES[1..].to_vec())
+    }
+
+    fn layout() -> impl Strategy<Value = Layout> {
+        prop::sample::select(LAYOUTS.to_vec())
+    }
+
+    /// Characters that mutations insert: table syntax, digits, brackets, debris, labels' words.
+    const DEBRIS: [&str; 16] = [
+        "|",
+        "\t",
+        "\n",
+        "\n\n",
+        "0",
+        "７",
+        "?",
+        "（六）",
+        "- 3 -",
+        "——",
+        "合计",
+        "总计",
+        "，",
+        " ",
+        "3.其他",
+        "\u{FFFD}",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_consistent_figures_read_back_in_every_shape(seed in any::<u64>(), layout in layout(), shape in shape()) {
+            let s = Synthetic::new(seed, layout);
+            let r = render(&s, shape);
+            assert_reads_back(&s, shape, &r);
+            prop_assert!(failed(&r).is_empty(), "{:?}", failed(&r));
+        }
+
+        #[test]
+        fn mutated_text_never_panics(
+            seed in any::<u64>(),
+            layout in layout(),
+            shape in text_shape(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..40, 0usize..DEBRIS.len()), 1..12),
+        ) {
+            let mut text: Vec<char> = text_report(&Synthetic::new(seed, layout), shape).chars().collect();
+            for (at, cut, insert) in edits {
+                let i = at.index(text.len().max(1)).min(text.len());
+                let end = (i + cut).min(text.len());
+                text.splice(i..end, DEBRIS[insert].chars());
+            }
+            let text: String = text.into_iter().collect();
+            let r = parse_text(&text);
+            prop_assert!(serde_json::to_value(&r).is_ok());
+            if r.format.is_none() {
+                prop_assert!(r.applications.is_none() && r.checks.is_empty());
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_and_grids_never_panic(text in "\\PC{0,400}", cells in prop::collection::vec(prop::collection::vec("\\PC{0,6}", 0..12), 0..30)) {
+            let _ = parse_text(&text);
+            let doc = Document { blocks: vec![Block::Paragraph(text), Block::Table(Table { rows: cells })], ..Default::default() };
+            let _ = parse_document(&doc);
+        }
+    }
+}
+
+// ---- handwritten fixtures: quirks of real tables, failing checks, a pre-2019 report ----
+
+fn fixture(name: &str) -> String {
+    read(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parser").join(name))
+}
+
+#[test]
+fn html_2019_layout_with_every_cell_quirk() {
+    // Colspans differing between header and data rows, <br> in labels, "1、", half-width brackets,
+    // 合计 for 总计, thousands separators, full-width digits, units, signs, decimals, and cells
+    // that are blank, "/", "——", "—" or "无" (null, never 0).
+    let html = fixture("2019_html_quirks.html");
+    let title = "某市生态环境局2020年政府信息公开工作年度报告";
+    let r = parse_document(&html_document(title, &html));
+    let want: Value = serde_json::from_str(&fixture("2019_html_quirks.expected.json")).unwrap();
+    let mut errors = Vec::new();
+    compare("", &json(&r), &want, &|_| false, &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let failed = failed(&r);
+    assert!(failed.is_empty(), "{failed:?}");
+    insta::assert_json_snapshot!("2019_html_quirks", json(&r));
+}
+
+#[test]
+fn pdf_text_whose_checks_fail_and_whose_narrative_contradicts_its_table() {
+    let r = parse_text(&fixture("2021_pdf_failing_checks.txt"));
+    assert_eq!(r.agency.as_deref(), Some("某县市场监督管理局"));
+    assert_eq!((r.year, r.format), (Some(2023), Some(Format::Layout2021)));
+    let v = json(&r);
+    assert_eq!(v["active_disclosure"]["licensing"]["decisions"], 1386);
+    assert_eq!(v["active_disclosure"]["enforcement"]["decisions"], Value::Null, "printed —");
+    assert_eq!(v["active_disclosure"]["fees"]["amount_wan_yuan"], 12.75);
+    assert_eq!(
+        v["active_disclosure"]["normative_documents"],
+        serde_json::json!({"issued": 3, "repealed": 1, "in_force": 17})
+    );
+    // Figures are reported as printed, even where they do not add up.
+    assert_eq!(row(&r, "granted"), some([3, 1, 0, 0, 0, 0, 5]));
+    assert_eq!(row(&r, "unable_no_info"), some([1, 1, 0, 0, 0, 0, 2]));
+    assert_eq!(row(&r, "not_processed_petition"), some([0, 0, 0, 1, 0, 0, 1]));
+    assert_eq!(row(&r, "other_misc"), some([1, 0, 0, 0, 0, 0, 1]));
+    assert_eq!(row(&r, "other_total"), some([1, 0, 0, 0, 0, 0, 1]));
+    assert_eq!(row(&r, "total"), some([7, 2, 0, 1, 0, 1, 11]));
+    assert_eq!(r.review_litigation.as_ref().unwrap().review.fields(), some([2, 1, 0, 1, 5]));
+    assert_eq!(
+        failed(&r),
+        [
+            "applications.row_sum.granted",
+            "applications.results_sum.total",
+            "review_litigation.review.sum",
+            "narrative.new_received"
+        ]
+    );
+    let stated = r.checks.iter().find(|c| c.rule == "narrative.new_received").unwrap();
+    assert_eq!(stated.detail, "the text states 9 applications received; the table says 10");
+    let granted = r.checks.iter().find(|c| c.rule == "applications.row_sum.granted").unwrap();
+    assert_eq!(granted.detail, "3 + 1 + 0 + 0 + 0 + 0 = 4, not 5");
+    insta::assert_json_snapshot!("2021_pdf_failing_checks", v);
+}
+
+#[test]
+fn a_pre_2019_free_form_report_has_identity_only() {
+    let r = parse_text(&fixture("pre2019_free_form.txt"));
+    assert_eq!(r.agency.as_deref(), Some("某县统计局"));
+    assert_eq!(r.year, Some(2017));
+    assert_eq!(r.format, None);
+    assert_eq!((&r.active_disclosure, &r.applications, &r.review_litigation), (&None, &None, &None));
+    assert!(r.checks.is_empty());
+    let v = json(&r);
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["agency", "year", "format", "active_disclosure", "applications", "review_litigation", "checks"],
+        "the contract's key order, nulls included"
+    );
+}
+
+#[test]
+fn an_empty_or_unrelated_document_is_all_null() {
+    for text in ["", "\n\n", "通知\n各单位：请于月底前报送材料。"] {
+        let r = parse_text(text);
+        assert_eq!((r.agency, r.year, r.format), (None, None, None), "{text:?}");
+        assert!(r.checks.is_empty());
+    }
+}
+
+#[test]
+fn header_phrases_decide_the_layout_over_the_year() {
+    // A 2021-layout table in a report about 2020 (and one citing 〔2019〕60号 as seed 000 does).
+    let s = Synthetic::new(5, Layout::L2021);
+    let text = text_report(&s, Shape::Tab).replace(&format!("{}年", s.year), "2020年");
+    let r = parse_text(&text);
+    assert_eq!((r.year, r.format), (Some(2020), Some(Format::Layout2021)));
+}
+
+#[test]
+fn the_report_json_round_trips() {
+    for layout in LAYOUTS {
+        let r = render(&Synthetic::new(9, layout), Shape::Grid);
+        let back: Report = serde_json::from_value(json(&r)).expect("the report JSON reads back");
+        assert_eq!(back, r, "{layout:?}");
     }
 }

@@ -153,6 +153,10 @@ fn tab_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
     let mut in_cell = false;
     while i < lines.len() {
         let line = lines[i];
+        if FOOTER.is_match(line) {
+            i += 1;
+            continue;
+        }
         if line.trim().is_empty() && !line.contains('\t') {
             if !row.is_empty() {
                 rows.push(std::mem::take(&mut row));
@@ -163,7 +167,6 @@ fn tab_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
                 i += 1;
                 break;
             }
-        } else if FOOTER.is_match(line) {
         } else if is_cell_line(line) {
             row.push(line[1..].trim().to_string());
             in_cell = true;

@@ -190,9 +190,7 @@ pub(crate) fn applications(mut groups: Vec<RowGroup>, closed: bool, format: Opti
         }
         _ => {
             if rows[23].iter().all(Option::is_none) {
-                for c in 0..7 {
-                    rows[23][c] = (20..=22).map(|r| rows[r][c]).sum::<Option<u64>>();
-                }
+                rows[23] = std::array::from_fn(|c| (20..=22).map(|r| rows[r][c]).sum::<Option<u64>>());
             }
         }
     }

@@ -6,7 +6,7 @@
 //! structure at all; left as paragraphs, one per line, for the parser's flat reader), and a page's
 //! text with its chrome (breadcrumb `首页>…`, `日期:`, `字体:`, copyright lines), which is dropped.
 //! Runs of table-like lines become [`Block::Table`]s; other lines stay headings or paragraphs in
-//! order. The title is the first short line naming a 年度报告 (joined with an agency line printed
+//! order. The title is the first short line ending in 年度报告 (joined with an agency line printed
 //! just above it); the publication date is a `日期: YYYY-MM-DD` line near the top.
 //! Never panics, whatever the text.
 
@@ -66,34 +66,48 @@ pub fn document_from_text(text: &str) -> Document {
 
 /// Title and publication date from the first lines; the lines used are marked to skip.
 fn head(lines: &[&str], doc: &mut Document, skip: &mut [bool]) {
+    let top = (0..lines.len()).filter(|&i| !lines[i].trim().is_empty()).take(HEAD_LINES);
+    for i in top {
+        if let Some(c) = DATE_LINE.captures(lines[i]) {
+            doc.published = Some(format!("{}-{:0>2}-{:0>2}", &c[1], &c[2], &c[3]));
+            skip[i] = true;
+            break;
+        }
+    }
+    if let Some((title, used)) = title_lines(lines) {
+        doc.title = Some(title);
+        for i in used {
+            skip[i] = true;
+        }
+    }
+}
+
+/// The title among a report's first lines: the first short line ending in 年度报告, joined with the
+/// agency's name when that is printed on the line above and the title starts with the year (PDF
+/// title pages). Gives the title and the indices of the lines it took.
+pub fn title_lines(lines: &[&str]) -> Option<(String, Vec<usize>)> {
     let top: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].trim().is_empty()).take(HEAD_LINES).collect();
     for (n, &i) in top.iter().enumerate() {
         let line = lines[i].trim();
-        if doc.published.is_none() {
-            if let Some(c) = DATE_LINE.captures(line) {
-                doc.published = Some(format!("{}-{:0>2}-{:0>2}", &c[1], &c[2], &c[3]));
-                skip[i] = true;
-                continue;
-            }
+        let titled =
+            line.trim_end_matches(|c: char| c.is_ascii_punctuation() || "（）》”".contains(c)).ends_with("年度报告")
+                && !line.contains('《')
+                && line.chars().count() <= SHORT_LINE
+                && !line.contains('|')
+                && !line.contains('。')
+                && !DATE_LINE.is_match(line);
+        if !titled {
+            continue;
         }
-        let titled = doc.title.is_none()
-            && line.contains("年度报告")
-            && line.chars().count() <= SHORT_LINE
-            && !line.contains('|')
-            && !line.contains('。');
-        if titled {
-            skip[i] = true;
-            let starts_with_year = line.chars().next().is_some_and(|c| c.is_ascii_digit());
-            let above = n.checked_sub(1).map(|p| top[p]).filter(|&p| !skip[p]);
-            match above {
-                Some(p) if starts_with_year && is_agency_line(lines[p]) => {
-                    skip[p] = true;
-                    doc.title = Some(format!("{}{}", lines[p].trim(), line));
-                }
-                _ => doc.title = Some(line.to_string()),
+        let starts_with_year = line.chars().next().is_some_and(|c| c.is_ascii_digit());
+        return Some(match n.checked_sub(1).map(|p| top[p]) {
+            Some(p) if starts_with_year && is_agency_line(lines[p]) => {
+                (format!("{}{}", lines[p].trim(), line), vec![p, i])
             }
-        }
+            _ => (line.to_string(), vec![i]),
+        });
     }
+    None
 }
 
 /// A short line that looks like an agency's name printed above a title.

@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::linear::is_footer;
+use crate::clean::text::title_lines;
 use crate::document::Document;
 
 fn re(pattern: &str) -> Regex {
@@ -21,10 +23,12 @@ static STAT_PERIOD: LazyLock<Regex> =
     LazyLock::new(|| re(r"统计(?:期限|时限|时间|区间|周期|范围|期间)[^0-9]{0,10}?((?:19|20)\d{2})\s*年"));
 static YEAR: LazyLock<Regex> = LazyLock::new(|| re(r"((?:19|20)\d{2})\s*年"));
 static TITLE_AGENCY_FIRST: LazyLock<Regex> = LazyLock::new(|| re(r"^(.*?)(?:关于)?\s*(?:19|20)\d{2}\s*年"));
+/// An agency's name: what ends in the name of a kind of agency.
+const AGENCY: &str = r"(\S{2,40}?(?:局|厅|委员会|委|办公室|人民政府|政府|院|署|中心|办|街道|镇|乡))";
 static TITLE_YEAR_FIRST: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*(?:19|20)\d{2}\s*年度?\s*(.+?)(?:政府信息公开|政务公开|信息公开)"));
+    LazyLock::new(|| re(&format!(r"^\s*(?:19|20)\d{{2}}\s*年度?\s*{AGENCY}(?:政府信息公开|政务公开|信息公开)")));
 static TITLE_NO_YEAR: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*(.+?)(?:政府信息公开工作年度报告|政府信息公开年度报告)"));
+    LazyLock::new(|| re(&format!(r"^\s*{AGENCY}(?:政府信息公开工作年度报告|政府信息公开年度报告)")));
 static QUOTED_REPORT: LazyLock<Regex> =
     LazyLock::new(|| re(r"《\s*([^《》]{2,40}?)\s*(?:19|20)\d{2}\s*年度?\s*政府信息公开工作年度报告\s*》"));
 static CONTACT: LazyLock<Regex> = LazyLock::new(|| {
@@ -46,13 +50,21 @@ const ABBREVIATIONS: [(&str, &str); 8] = [
     ("应急局", "应急管理局"),
 ];
 
+/// The document's title, else a title line among the first lines of its text (a PDF's title page).
+fn title(doc: &Document, prose: &str) -> Option<String> {
+    doc.title.clone().or_else(|| {
+        let lines: Vec<&str> = prose.lines().take(40).filter(|l| !is_footer(l)).collect();
+        title_lines(&lines).map(|(t, _)| t)
+    })
+}
+
 /// The year the report covers.
 pub(crate) fn year(doc: &Document, prose: &str) -> Option<i32> {
     let parse = |caps: regex::Captures| caps[1].parse::<i32>().ok();
     if let Some(y) = STAT_PERIOD.captures(prose).and_then(parse) {
         return Some(y);
     }
-    if let Some(y) = doc.title.as_deref().and_then(|t| YEAR.captures(t)).and_then(parse) {
+    if let Some(y) = title(doc, prose).and_then(|t| YEAR.captures(&t).and_then(parse)) {
         return Some(y);
     }
     let mut counts: HashMap<i32, usize> = HashMap::new();
@@ -97,9 +109,9 @@ fn from_title(title: &str) -> Option<String> {
 
 /// The publishing agency as the report names itself.
 pub(crate) fn agency(doc: &Document, prose: &str) -> Option<String> {
-    let title = doc.title.as_deref().filter(|t| t.contains("报告"));
-    title
-        .and_then(from_title)
+    title(doc, prose)
+        .filter(|t| t.contains("报告"))
+        .and_then(|t| from_title(&t))
         .or_else(|| QUOTED_REPORT.captures(prose).and_then(|c| clean(&c[1])))
         .or_else(|| CONTACT.captures(prose).and_then(|c| clean(&c[1])))
         .or_else(|| GUIDE.captures(prose).and_then(|c| clean(&c[1])))
@@ -127,6 +139,8 @@ mod tests {
         let d = titled("2020年度某县人社局政府信息公开工作年度报告");
         assert_eq!(agency(&d, "").as_deref(), Some("某县人力资源和社会保障局"));
         assert_eq!(year(&d, ""), Some(2020));
+        assert_eq!(agency(&titled("2022年度政府信息公开工作年度报告"), ""), None);
+        assert_eq!(agency(&titled("某市财政局政府信息公开工作年度报告"), "").as_deref(), Some("某市财政局"));
     }
 
     #[test]
@@ -139,6 +153,13 @@ mod tests {
         let guide = "制定《辽宁省医疗保障局政府信息公开目录》、《2019年政务公开工作实施方案》";
         assert_eq!(agency(&d, guide).as_deref(), Some("辽宁省医疗保障局"));
         assert_eq!(agency(&d, "《中华人民共和国政府信息公开条例》"), None);
+    }
+
+    #[test]
+    fn a_title_page_in_the_text() {
+        let prose = "- 1 -\n淮安市人民政府\n2024 年政府信息公开工作年度报告\n本报告由淮安市人民政府办公室编制。\n";
+        assert_eq!(agency(&Document::default(), prose).as_deref(), Some("淮安市人民政府"));
+        assert_eq!(year(&Document::default(), prose), Some(2024));
     }
 
     #[test]

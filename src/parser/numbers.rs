@@ -128,6 +128,15 @@ pub(crate) fn classify_cell(raw: &str, out: &mut Vec<Cell>) {
     }
 }
 
+/// A label with its figure glued on ("行政许可447228"): the label and the digits.
+fn glued_figure(word: &str) -> Option<(&str, &str)> {
+    let start = word.char_indices().rev().take_while(|(_, c)| c.is_ascii_digit()).last()?.0;
+    let label = &word[..start];
+    let before = label.chars().next_back()?;
+    let joined = is_han(before) || matches!(before, ')' | '）');
+    (joined && word.len() - start <= 12 && label.chars().any(is_han)).then_some((label, &word[start..]))
+}
+
 /// Classifies one word (no white space inside).
 pub(crate) fn classify_word(word: &str, out: &mut Vec<Cell>) {
     let trimmed: String = word.chars().filter(|c| !is_debris(*c)).collect();
@@ -137,6 +146,9 @@ pub(crate) fn classify_word(word: &str, out: &mut Vec<Cell>) {
         out.push(Cell::Value(None));
     } else if let Some(f) = figure(word) {
         out.push(Cell::Value(Some(f)));
+    } else if let Some((label, digits)) = glued_figure(&trimmed) {
+        out.push(Cell::Text(fold(label)));
+        out.push(Cell::Value(figure(digits)));
     } else if trimmed.chars().any(|c| is_han(c) || c.is_alphanumeric()) {
         out.push(Cell::Text(fold(word)));
     } else {
@@ -201,6 +213,7 @@ mod tests {
         assert_eq!(one("4 果 纠 正"), Cell::Text("4果纠正".into()));
         assert_eq!(one("3,1"), Cell::Text("3,1".into()));
         assert_eq!(one("2024年"), Cell::Text("2024年".into()));
+        assert_eq!(one("第二十条第1项"), Cell::Text("第二十条第1项".into()));
     }
 
     #[test]
@@ -213,6 +226,11 @@ mod tests {
         classify_cell("行政处罚 16", &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[0], Cell::Text("行政处罚".into()));
+        out.clear();
+        classify_word("（一）予以公开1288", &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0], Cell::Text("(一)予以公开".into()));
+        assert_eq!(out[1], Cell::Value(figure("1288")));
     }
 
     #[test]

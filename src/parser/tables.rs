@@ -1,6 +1,6 @@
 //! Tables 二, 三 and 四 read from the document's flat sequence of cells.
 //!
-//! The tables are found by their headers (第二十条 for 二, 申请人情况 or the 勾稽关系 note for 三,
+//! The tables are found by their headers (a cell opening with 第二十条 for 二, 申请人情况 or the 勾稽关系 note for 三,
 //! 行政复议 for 四), in that order. Rows are placed by their labels. Where labels were lost, rows
 //! are placed by the form's fixed order only when the count of rows between two placed rows (or
 //! the table's edges) proves which rows they are; anything else stays `null`.
@@ -34,7 +34,7 @@ fn find(cells: &[Cell], from: usize, pred: impl Fn(&str) -> bool) -> Option<usiz
 
 /// Finds the three tables by their headers.
 pub(crate) fn locate(cells: &[Cell]) -> Sections {
-    let t2 = find(cells, 0, |t| t.contains("第二十条"));
+    let t2 = find(cells, 0, |t| t.starts_with("第二十条"));
     let t3 = find(cells, t2.unwrap_or(0), |t| t.contains("申请人情况") || t.contains("勾稽关系"));
     let t4 = t3.or(t2).and_then(|from| find(cells, from, |t| t.contains("行政复议")));
     let t5 = t4.and_then(|from| {

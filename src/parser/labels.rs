@@ -50,19 +50,14 @@ const HEADER_WORDS: [&str; 8] =
 
 /// The phrase of `phrases` that starts last in `label` (the longer one on a tie).
 fn last_phrase(label: &str, phrases: &[(&str, usize)]) -> Option<usize> {
-    let mut best: Option<(usize, usize, usize)> = None;
-    for (phrase, idx) in phrases {
-        if let Some(pos) = label.rfind(phrase) {
-            let better = match best {
-                None => true,
-                Some((p, len, _)) => pos > p || (pos == p && phrase.len() > len),
-            };
-            if better {
-                best = Some((pos, phrase.len(), *idx));
-            }
+    for (pos, _) in label.char_indices().rev() {
+        let rest = &label[pos..];
+        let found = phrases.iter().filter(|(p, _)| rest.starts_with(p)).max_by_key(|(p, _)| p.len());
+        if let Some((_, idx)) = found {
+            return Some(*idx);
         }
     }
-    best.map(|(_, _, idx)| idx)
+    None
 }
 
 /// The label with table 三's column header (when it runs into the first row's label) cut off.

@@ -15,14 +15,14 @@ const PHRASES_2019: [&str; 7] =
 
 /// The layout the header cells vote for, given how many （六） rows table 三 prints and the year.
 pub(crate) fn detect(headers: &[Cell], other_rows: Option<usize>, year: Option<i32>) -> Option<Format> {
-    let texts: Vec<&str> = headers
-        .iter()
-        .filter_map(|c| match c {
-            Cell::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
-    let votes = |phrases: &[&str]| phrases.iter().filter(|p| texts.iter().any(|t| t.contains(*p))).count();
+    let mut texts = String::new();
+    for cell in headers {
+        if let Cell::Text(t) = cell {
+            texts.push_str(t);
+            texts.push('\n');
+        }
+    }
+    let votes = |phrases: &[&str]| phrases.iter().filter(|p| texts.contains(*p)).count();
     let v2021 = votes(&PHRASES_2021) + usize::from(other_rows == Some(3));
     let v2019 = votes(&PHRASES_2019) + usize::from(other_rows == Some(1));
     match v2021.cmp(&v2019) {

@@ -5,6 +5,7 @@
 //! the number, a sign, thousands separators, a unit or a parenthesised note is in it; `?` and U+FFFD
 //! mojibake around digits is ignored. Blank-like cells ("/", "—", "无" …) are figures that are absent.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -89,6 +90,14 @@ fn is_null_marker(s: &str) -> bool {
 
 /// Reads a word (no white space inside) as a figure.
 pub(crate) fn figure(word: &str) -> Option<Figure> {
+    if !word.is_empty() && word.len() <= 18 && word.bytes().all(|b| b.is_ascii_digit()) {
+        let int: i64 = word.parse().ok()?;
+        return Some(Figure { value: int as f64, int: Some(int) });
+    }
+    let first = word.chars().map(half_width).find(|c| !is_debris(*c) && *c != ' ')?;
+    if !(first.is_ascii_digit() || first == '+' || first == '-') {
+        return None;
+    }
     let w: String = word.chars().map(half_width).filter(|c| !is_debris(*c) && *c != ' ').collect();
     let caps = FIGURE.captures(&w)?;
     let negative = &caps[1] == "-";
@@ -137,9 +146,21 @@ fn glued_figure(word: &str) -> Option<(&str, &str)> {
     (joined && word.len() - start <= 12 && label.chars().any(is_han)).then_some((label, &word[start..]))
 }
 
+/// A word this long with a full stop in it is running text, never a label or a figure: it is kept
+/// as it is, unfolded (folding every sentence of a report would cost more than all its tables).
+const SENTENCE_BYTES: usize = 120;
+
 /// Classifies one word (no white space inside).
 pub(crate) fn classify_word(word: &str, out: &mut Vec<Cell>) {
-    let trimmed: String = word.chars().filter(|c| !is_debris(*c)).collect();
+    if word.len() > SENTENCE_BYTES && word.contains('。') {
+        out.push(Cell::Text(word.to_string()));
+        return;
+    }
+    let trimmed: Cow<str> = if word.chars().any(is_debris) {
+        Cow::Owned(word.chars().filter(|c| !is_debris(*c)).collect())
+    } else {
+        Cow::Borrowed(word)
+    };
     if trimmed.is_empty() {
         out.push(Cell::Blank);
     } else if is_null_marker(&trimmed) {

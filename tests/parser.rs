@@ -944,3 +944,48 @@ fn the_report_json_round_trips() {
         assert_eq!(back, r, "{layout:?}");
     }
 }
+
+fn table(rows: &[&[&str]]) -> Block {
+    Block::Table(Table { rows: rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect() })
+}
+
+#[test]
+fn table_four_printed_one_group_per_row() {
+    let s = Synthetic::new(21, Layout::L2021);
+    let mut doc = grid_document(&s);
+    let review = doc.blocks.iter().rposition(|b| matches!(b, Block::Table(_))).unwrap();
+    doc.blocks[review] = table(&[
+        &["", "结果维持", "结果纠正", "其他结果", "尚未审结", "总计"],
+        &["行政复议", "1", "2", "0", "0", "3"],
+        &["行政诉讼（未经复议直接起诉）", "4", "0", "1", "0", "5"],
+        &["行政诉讼（复议后起诉）", "0", "0", "0", "2", "2"],
+    ]);
+    let r = parse_document(&doc);
+    let rl = r.review_litigation.unwrap();
+    assert_eq!(rl.review.fields(), some([1, 2, 0, 0, 3]));
+    assert_eq!(rl.litigation_direct.fields(), some([4, 0, 1, 0, 5]));
+    assert_eq!(rl.litigation_after_review.fields(), some([0, 0, 0, 2, 2]));
+}
+
+#[test]
+fn table_four_with_an_unplaceable_count_of_figures_is_null() {
+    let s = Synthetic::new(22, Layout::L2021);
+    let mut doc = grid_document(&s);
+    let review = doc.blocks.iter().rposition(|b| matches!(b, Block::Table(_))).unwrap();
+    doc.blocks[review] =
+        table(&[&["行政复议", "行政诉讼"], &["1", "2", "0", "0", "3", "4", "0", "1", "0", "5", "0", "0", "2", "2"]]);
+    let r = parse_document(&doc);
+    assert_eq!(r.review_litigation.unwrap(), Default::default(), "14 figures for 15 cells");
+}
+
+#[test]
+fn table_three_without_its_applicant_header_line() {
+    let s = Synthetic::new(23, Layout::L2021);
+    let text = text_report(&s, Shape::Tab)
+        .lines()
+        .filter(|l| !l.contains("申请人情况") && !l.contains("勾稽关系"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = parse_text(&text);
+    assert_reads_back(&s, Shape::Tab, &r);
+}

@@ -35,7 +35,7 @@ fn find(cells: &[Cell], from: usize, pred: impl Fn(&str) -> bool) -> Option<usiz
 /// Finds the three tables by their headers.
 pub(crate) fn locate(cells: &[Cell]) -> Sections {
     let t2 = find(cells, 0, |t| t.starts_with("第二十条"));
-    let t3 = find(cells, t2.unwrap_or(0), |t| t.contains("申请人情况") || t.contains("勾稽关系"));
+    let t3 = find(cells, t2.unwrap_or(0), |t| t.contains("申请人情况") || t.contains("勾稽关系") || t == "自然人");
     let t4 = t3.or(t2).and_then(|from| find(cells, from, |t| t.contains("行政复议")));
     let t5 = t4.and_then(|from| {
         find(cells, from, |t| t.starts_with("五、") || t.contains("存在的主要问题") || t.contains("主要问题及"))
@@ -295,23 +295,36 @@ pub(crate) fn has_active_rows(cells: &[Cell]) -> bool {
     groups(cells).iter().any(|g| active_item(&g.label).is_some())
 }
 
-/// Table 四: the first run of exactly 15 figures, else all figures of the table when there are 15.
+/// Table 四: the first run of exactly 15 figures (the form's one row), else three runs of five each
+/// named by its group (a table printed one group per row).
 pub(crate) fn review(cells: &[Cell]) -> ReviewLitigation {
-    let runs: Vec<Vec<Option<Figure>>> = groups(cells).iter().map(|g| resolve(&g.cells, 15, |k| k == 15)).collect();
-    let figures = match runs.iter().find(|r| r.len() == 15) {
-        Some(run) => run.clone(),
-        None => runs.concat(),
-    };
-    if figures.len() != 15 {
-        return ReviewLitigation::default();
-    }
-    let group = |g: usize| {
-        let mut f = [None; 5];
-        for (i, slot) in f.iter_mut().enumerate() {
-            *slot = figures[g * 5 + i].and_then(Figure::count);
+    let groups = groups(cells);
+    let runs: Vec<(&str, Vec<Option<Figure>>)> =
+        groups.iter().map(|g| (g.label.as_str(), resolve(&g.cells, 15, |k| k == 15 || k == 5))).collect();
+    let mut figures: [Option<[Option<Figure>; 5]>; 3] = [None; 3];
+    if let Some((_, run)) = runs.iter().find(|(_, r)| r.len() == 15) {
+        for (g, slot) in figures.iter_mut().enumerate() {
+            *slot = Some(std::array::from_fn(|i| run[g * 5 + i]));
         }
-        ReviewGroup::from_fields(f)
-    };
+    } else if runs.len() == 3 && runs.iter().all(|(_, r)| r.len() == 5) {
+        for (label, run) in &runs {
+            let g = if label.contains("直接起诉") {
+                1
+            } else if label.contains("复议后起诉") {
+                2
+            } else if label.contains("复议") {
+                0
+            } else {
+                continue;
+            };
+            figures[g] = Some(std::array::from_fn(|i| run[i]));
+        }
+        if figures.iter().any(Option::is_none) {
+            figures = [None; 3];
+        }
+    }
+    let group =
+        |g: usize| ReviewGroup::from_fields(figures[g].map_or([None; 5], |f| f.map(|v| v.and_then(Figure::count))));
     ReviewLitigation { review: group(0), litigation_direct: group(1), litigation_after_review: group(2) }
 }
 

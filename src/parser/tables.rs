@@ -1,7 +1,7 @@
 //! Tables 二, 三 and 四 read from the document's flat sequence of cells.
 //!
-//! The tables are found by their headers (a cell opening with 第二十条 for 二, 申请人情况 or the 勾稽关系 note for 三,
-//! 行政复议 for 四), in that order. Rows are placed by their labels. Where labels were lost, rows
+//! The tables are found by their headers, in this order: a cell opening with 第二十条 for 二;
+//! 申请人情况, the 勾稽关系 note or a 自然人 cell for 三; 行政复议 for 四. Rows are placed by their labels. Where labels were lost, rows
 //! are placed by the form's fixed order only when the count of rows between two placed rows (or
 //! the table's edges) proves which rows they are; anything else stays `null`.
 

@@ -27,4 +27,5 @@ pub mod fetch;
 pub mod handoff;
 pub mod inspect;
 pub mod lock;
+pub mod parser;
 pub mod store;

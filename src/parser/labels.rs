@@ -1,0 +1,185 @@
+//! Row and item labels: which row of table 三, or which item of table 二, a folded label names.
+//!
+//! A label is matched by the key phrases of the form's wording (robust to wrapping, numbering
+//! "1、"/"1.", brackets and PDF debris); when a label carries several phrases — a group heading
+//! repeated by a merged cell, then the row's own text — the phrase that comes last wins.
+
+/// Phrases naming each row of table 三 (indices into `APPLICATION_ROWS`).
+const ROW_PHRASES: [(&str, usize); 36] = [
+    ("新收", 0),
+    ("上年结转", 1),
+    ("予以公开", 2),
+    ("部分公开", 3),
+    ("国家秘密", 4),
+    ("止公开", 5),
+    ("三安全", 6),
+    ("一稳定", 6),
+    ("第三方", 7),
+    ("内部事务", 8),
+    ("过程性", 9),
+    ("执法案卷", 10),
+    ("行政查询", 11),
+    ("查询事项", 11),
+    ("不掌握", 12),
+    ("另行制作", 13),
+    ("没有现成", 13),
+    ("仍不明确", 14),
+    ("补正后申请", 14),
+    ("信访", 15),
+    ("举报投诉", 15),
+    ("重复申请", 16),
+    ("出版物", 17),
+    ("大量反复", 18),
+    ("确认或重新", 19),
+    ("重新出具", 19),
+    ("不补正", 20),
+    ("逾期不补", 20),
+    ("缴纳费用", 21),
+    ("收费通知", 21),
+    ("3.其他", 22),
+    ("其他处理", 23),
+    ("总计", 24),
+    ("七)合计", 24),
+    ("结转下年", 25),
+    ("下年度继续", 25),
+];
+
+/// The last words of table 三's column header; a label is read only after them.
+const HEADER_WORDS: [&str; 8] =
+    ["勾稽关系", "申请人情况", "自然人", "法人或其他组织", "商业企业", "科研机构", "社会公益组织", "法律服务机构"];
+
+/// The phrase of `phrases` that starts last in `label` (the longer one on a tie).
+fn last_phrase(label: &str, phrases: &[(&str, usize)]) -> Option<usize> {
+    for (pos, _) in label.char_indices().rev() {
+        let rest = &label[pos..];
+        let found = phrases.iter().filter(|(p, _)| rest.starts_with(p)).max_by_key(|(p, _)| p.len());
+        if let Some((_, idx)) = found {
+            return Some(*idx);
+        }
+    }
+    None
+}
+
+/// The label with table 三's column header (when it runs into the first row's label) cut off.
+pub(crate) fn strip_header(label: &str) -> &str {
+    let cut = HEADER_WORDS.iter().filter_map(|w| label.rfind(w).map(|p| p + w.len())).max().unwrap_or(0);
+    let mut rest = &label[cut..];
+    if cut > 0 {
+        while let Some(r) = rest.strip_prefix("其他").or_else(|| rest.strip_prefix("总计")) {
+            rest = r;
+        }
+    }
+    rest
+}
+
+/// The table 三 row a label names; `previous` is the row named just before, which lets a bare
+/// "其他" after 2.申请人逾期未按收费通知… be the （六） group's "3.其他", and a bare "合计" after
+/// the （六） rows be that group's total.
+pub(crate) fn application_row(label: &str, previous: Option<usize>) -> Option<usize> {
+    let label = strip_header(label);
+    if previous == Some(21) && matches!(label, "其他" | "3其他" | "(3)其他") {
+        return Some(22);
+    }
+    if matches!(label, "合计" | "小计") {
+        return if matches!(previous, Some(20..=22)) { Some(23) } else { Some(24) };
+    }
+    last_phrase(label, &ROW_PHRASES)
+}
+
+/// Table 二's items across both layouts, in the 2019 layout's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Item {
+    Regulations,
+    NormativeDocuments,
+    Licensing,
+    OtherServices,
+    Punishment,
+    Enforcement,
+    Fees,
+    Procurement,
+}
+
+const ITEMS: [Item; 8] = [
+    Item::Regulations,
+    Item::NormativeDocuments,
+    Item::Licensing,
+    Item::OtherServices,
+    Item::Punishment,
+    Item::Enforcement,
+    Item::Fees,
+    Item::Procurement,
+];
+
+const ITEM_PHRASES: [(&str, usize); 9] = [
+    ("规章", 0),
+    ("规范性文件", 1),
+    ("行政许可", 2),
+    ("对外管理服务", 3),
+    ("行政处罚", 4),
+    ("行政强制", 5),
+    ("事业性收费", 6),
+    ("集中采购", 7),
+    ("采购项目", 7),
+];
+
+impl Item {
+    /// Position in [`ITEMS`] (the 2019 layout's order).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The table 二 item a label names.
+pub(crate) fn active_item(label: &str) -> Option<Item> {
+    last_phrase(label, &ITEM_PHRASES).map(|i| ITEMS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::numbers::fold;
+
+    fn row(s: &str) -> Option<usize> {
+        application_row(&fold(s), None)
+    }
+
+    #[test]
+    fn rows_by_their_wording() {
+        assert_eq!(row("一、本年新收政府信息公开申请数量"), Some(0));
+        assert_eq!(row("三、本年度办理结果（一）予以公开"), Some(2));
+        assert_eq!(row("（三）不予公开 1.属于国家秘密"), Some(4));
+        assert_eq!(row("2.其他法律行政止公开"), Some(5));
+        assert_eq!(row("（四）无 1.本机关不掌握相关政府信息"), Some(12));
+        assert_eq!(row("法提供 2.没有现成信息需要另行制作"), Some(13));
+        assert_eq!(row("5.要求行政机关确认或重 新出具已获取信息"), Some(19));
+        assert_eq!(row("（六）其他处理1、申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"), Some(20));
+        assert_eq!(row("（六）其他处理 3.其他"), Some(22));
+        assert_eq!(row("（六）其他处理"), Some(23));
+        assert_eq!(row("（六）其他处理合计"), Some(23));
+        assert_eq!(row("（七）总计"), Some(24));
+        assert_eq!(row("（七）合计"), Some(24));
+        assert_eq!(row("其他处理"), Some(23));
+        assert_eq!(row("四、结转下年度继续办理"), Some(25));
+        assert_eq!(row("(五)不予处理"), None);
+    }
+
+    #[test]
+    fn the_column_header_is_not_a_row() {
+        assert_eq!(row("申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他"), None);
+        assert_eq!(row("申请人情况自然人商业企业科研机构社会公益组织法律服务机构其他总计"), None);
+        assert_eq!(row("总计商业企业科研机构社会公益组织法律服务机构其他一、本年新收政府信息公开申请数量"), Some(0));
+        assert_eq!(application_row("其他", Some(21)), Some(22));
+        assert_eq!(application_row("其他", Some(3)), None);
+        assert_eq!(application_row("合计", Some(22)), Some(23));
+        assert_eq!(application_row("合计", Some(23)), Some(24));
+    }
+
+    #[test]
+    fn items_by_their_wording() {
+        assert_eq!(active_item(&fold("第二十条第（五）项 信息内容 本年处理决定数量 行政许可")), Some(Item::Licensing));
+        assert_eq!(active_item("行政规范性文件"), Some(Item::NormativeDocuments));
+        assert_eq!(active_item("本年收费金额(单位:万元)行政事业性收费"), Some(Item::Fees));
+        assert_eq!(active_item("第二十条第(九)项信息内容采购项目数量采购总金额政府集中采购"), Some(Item::Procurement));
+        assert_eq!(active_item("信息内容"), None);
+    }
+}

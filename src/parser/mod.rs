@@ -1,0 +1,103 @@
+//! The shared parser: a report's [`Document`] into the report JSON of the contract.
+//!
+//! Role: read the identity (agency, year), detect the layout (国办公开办函〔2019〕60号 or
+//! 〔2021〕30号) and read tables 二 (主动公开), 三 (applications, 26 × 7) and 四 (review and
+//! litigation), then evaluate the consistency rules ([`checks`](self#checks)).
+//!
+//! Invariants:
+//! - Pure and synchronous; never panics and never fails, whatever the input. It imports nothing of
+//!   fetching or storage, so other programs can link it.
+//! - Every number is right or `null`: rows are matched by label; where labels were lost the form's
+//!   fixed order is used only when the count of rows proves it. A wrong number is worse than none.
+//! - Every input shape reads the same way: grid tables (merged cells repeated), text with `|` or
+//!   tab cells, one cell per line, and PDF text where tables are labels and numbers in reading
+//!   order (see [`linear`]).
+//!
+//! # Checks
+//! The rules are listed in the [`checks`] module; each reported [`Check`] names its rule, whether it
+//! holds and the equation behind it.
+
+mod checks;
+mod identity;
+mod labels;
+mod layout;
+mod linear;
+mod model;
+mod numbers;
+mod tables;
+
+pub use model::{
+    Active2019, Active2021, ActiveDisclosure, ApplicationCells, ApplicationRows, Applications, Check, Decisions,
+    Documents2019, Documents2021, Fees2019, Fees2021, Format, Items2019, Procurement, Report, ReviewGroup,
+    ReviewLitigation, ACTIVE_ITEMS_2019, ACTIVE_ITEMS_2021, APPLICATION_COLUMNS, APPLICATION_ROWS, REVIEW_FIELDS,
+    REVIEW_GROUPS,
+};
+
+use crate::document::{Block, Document};
+use numbers::Cell;
+
+/// Parses a cleaned report (from a page, an attachment or a text file).
+pub fn parse_document(doc: &Document) -> Report {
+    let prose = prose(doc);
+    let year = identity::year(doc, &prose);
+    let agency = identity::agency(doc, &prose);
+    let identity_only = Report {
+        agency,
+        year,
+        format: None,
+        active_disclosure: None,
+        applications: None,
+        review_litigation: None,
+        checks: Vec::new(),
+    };
+    let cells = linear::cells(doc);
+    let sections = tables::locate(&cells);
+    let section = |r: &Option<std::ops::Range<usize>>| -> &[Cell] { r.clone().map_or(&[][..], |r| &cells[r]) };
+    let row_groups = tables::application_groups(section(&sections.applications));
+    let found = row_groups.iter().any(|g| g.row.is_some()) || tables::has_active_rows(section(&sections.active));
+    if !found {
+        return identity_only;
+    }
+    let headers_start = sections.active.as_ref().or(sections.applications.as_ref()).map_or(0, |r| r.start);
+    let headers_end = sections.applications.as_ref().or(sections.active.as_ref()).map_or(0, |r| r.end);
+    let headers = &cells[headers_start.min(headers_end)..headers_end];
+    let Some(format) = layout::detect(headers, tables::other_rows_printed(&row_groups), year) else {
+        return identity_only;
+    };
+    let other_printed = format == Format::Layout2021 && row_groups.iter().any(|g| g.row == Some(23));
+    let rows = tables::applications(row_groups, sections.applications_closed, Some(format));
+    let review = tables::review(section(&sections.review));
+    let mut checks = Vec::new();
+    checks::applications(&rows, other_printed, &mut checks);
+    checks::review(&review, &mut checks);
+    checks::narrative(&prose, Some(&rows), Some(&review), &mut checks);
+    Report {
+        format: Some(format),
+        active_disclosure: Some(tables::active(section(&sections.active), format)),
+        applications: Some(Applications::new(rows)),
+        review_litigation: Some(review),
+        checks,
+        ..identity_only
+    }
+}
+
+/// Parses a report that arrives as plain text (see [`crate::clean::text`] for the shapes read).
+pub fn parse_text(text: &str) -> Report {
+    parse_document(&crate::clean::text::document_from_text(text))
+}
+
+/// The title and the running text (headings and paragraphs), where identity and narrative are read.
+fn prose(doc: &Document) -> String {
+    let mut out = String::new();
+    if let Some(title) = &doc.title {
+        out.push_str(title);
+        out.push('\n');
+    }
+    for block in &doc.blocks {
+        if let Block::Heading(s) | Block::Paragraph(s) = block {
+            out.push_str(s);
+            out.push('\n');
+        }
+    }
+    out
+}

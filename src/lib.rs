@@ -20,6 +20,7 @@
 pub mod charset;
 pub mod clean;
 pub mod config;
+pub mod crawl;
 pub mod discover;
 pub mod document;
 pub mod export;

@@ -16,7 +16,6 @@
 //!   the rate limit sets (requests per host / rate).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 #[path = "../tests/support/sim.rs"]
 mod sim;

@@ -9,7 +9,6 @@
 //! Everything it writes goes under `target/nianbao-demo/`.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 #[path = "../tests/support/sim.rs"]
 mod sim;

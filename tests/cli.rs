@@ -58,13 +58,13 @@ async fn a_killed_crawl_resumes_without_refetching_what_it_stored() {
     let dir = workdir();
     let (config, seeds, db) = files(dir.path(), 20.0, "", &[("tj", &section.start_url(), "")]);
 
-    let mut child = spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"));
+    let mut child = spawn(nianbao(&config, &seeds, &db).arg("crawl"));
     let started = wait_for(Duration::from_secs(20), || server.requests().len() >= 20).await;
     assert!(started, "the crawl got going");
     kill9(&mut child);
     let before: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
 
-    let second = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    let second = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
     assert!(second.status.success(), "{}", text(&second.stderr));
     assert!(text(&second.stdout).contains("resumed"), "the summary says it resumed: {}", text(&second.stdout));
 
@@ -88,24 +88,24 @@ async fn one_crawl_per_archive_and_a_stale_lock_is_taken_over() {
     let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 2), 30).await;
     let dir = workdir();
     let (config, seeds, db) = files(dir.path(), 10.0, "", &[("tj", &section.start_url(), "")]);
-    let mut first = spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"));
+    let mut first = spawn(nianbao(&config, &seeds, &db).arg("crawl"));
     assert!(wait_for(Duration::from_secs(20), || !server.requests().is_empty()).await);
 
-    let second = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    let second = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
     assert_eq!(second.status.code(), Some(75), "{}", text(&second.stderr));
     let message = text(&second.stderr);
     assert!(message.contains(&first.id().to_string()), "names the process holding the lock: {message}");
 
     // Readers get a consistent copy from the running crawl.
-    let stats = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
+    let stats = finish(spawn(nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
     assert!(stats.status.success(), "stats during a crawl: {}", text(&stats.stderr));
     let out = dir.path().join("during.tar.gz");
-    let export = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("export").arg("--out").arg(&out))).await;
+    let export = finish(spawn(nianbao(&config, &seeds, &db).arg("export").arg("--out").arg(&out))).await;
     assert!(export.status.success(), "export during a crawl: {}", text(&export.stderr));
     assert!(out.is_file());
 
     kill9(&mut first);
-    let third = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    let third = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
     assert!(third.status.success(), "a stale lock is taken over: {}", text(&third.stderr));
     let store = Store::open(&db).unwrap();
     assert_eq!(harness::held(&store, PageKind::Report).len(), 30);
@@ -116,7 +116,7 @@ async fn sigterm_stops_promptly_and_the_next_run_finishes() {
     let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 3), 30).await;
     let dir = workdir();
     let (config, seeds, db) = files(dir.path(), 10.0, "", &[("tj", &section.start_url(), "")]);
-    let child = spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"));
+    let child = spawn(nianbao(&config, &seeds, &db).arg("crawl"));
     assert!(wait_for(Duration::from_secs(20), || server.requests().len() >= 5).await);
     signal(&child, libc::SIGTERM);
     let stopped = std::time::Instant::now();
@@ -124,7 +124,7 @@ async fn sigterm_stops_promptly_and_the_next_run_finishes() {
     assert!(stopped.elapsed() < Duration::from_secs(5), "stops promptly");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("interrupted"), "{}", text(&out.stdout));
-    let again = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    let again = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
     assert!(again.status.success());
     let store = Store::open(&db).unwrap();
     assert_eq!(harness::held(&store, PageKind::Report).len(), 30);
@@ -135,28 +135,28 @@ async fn stats_show_and_verify_look_into_the_archive() {
     let (server, section) = portal(Ipv4Addr::new(127, 0, 2, 4), 5).await;
     let dir = workdir();
     let (config, seeds, db) = files(dir.path(), 50.0, "", &[("tj", &section.start_url(), "")]);
-    let crawl = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    let crawl = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
     assert!(crawl.status.success(), "{}", text(&crawl.stderr));
 
-    let stats = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
+    let stats = finish(spawn(nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
     let json: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats --json is JSON");
     let tj = &json["portals"]["tj"];
     assert_eq!(tj["reports"], 5, "{json}");
 
     let url = section.report_url(0);
-    let shown = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &url, "--text"]))).await;
+    let shown = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &url, "--text"]))).await;
     let shown = text(&shown.stdout);
     assert!(shown.contains(&section.reports[0].report.title()) && !shown.contains("浏览次数"), "{shown}");
-    let raw = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &url, "--raw"]))).await;
+    let raw = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &url, "--raw"]))).await;
     assert!(text(&raw.stdout).contains("浏览次数"), "--raw is the page as fetched");
-    let record = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &url, "--json"]))).await;
+    let record = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &url, "--json"]))).await;
     let record: serde_json::Value = serde_json::from_slice(&record.stdout).unwrap();
     assert_eq!(record["versions"].as_array().map(Vec::len), Some(1));
-    let missing = finish(spawn(&mut nianbao(&config, &seeds, &db).args(["show", &server.url("/nope.html")]))).await;
+    let missing = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &server.url("/nope.html")]))).await;
     assert_eq!(missing.status.code(), Some(1));
 
     let snapshot = dir.path().join("snapshot");
-    let export = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("export").arg("--out").arg(&snapshot))).await;
+    let export = finish(spawn(nianbao(&config, &seeds, &db).arg("export").arg("--out").arg(&snapshot))).await;
     assert!(export.status.success(), "{}", text(&export.stderr));
     let jsonl = std::fs::read_to_string(snapshot.join("documents.jsonl")).unwrap();
     assert_eq!(jsonl.lines().count(), 5, "one line per archived report");
@@ -168,7 +168,7 @@ async fn stats_show_and_verify_look_into_the_archive() {
     assert!(none.status.success());
     assert!(text(&none.stderr).contains("empty"), "an empty selection says so: {}", text(&none.stderr));
 
-    let ok = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("verify"))).await;
+    let ok = finish(spawn(nianbao(&config, &seeds, &db).arg("verify"))).await;
     assert!(ok.status.success(), "{}", text(&ok.stdout));
 
     // Corrupt one stored body behind the store's back.
@@ -180,7 +180,7 @@ async fn stats_show_and_verify_look_into_the_archive() {
         blobs.insert(sha.as_bytes(), packed).unwrap();
         raw.flush().unwrap();
     }
-    let bad = finish(spawn(&mut nianbao(&config, &seeds, &db).arg("verify"))).await;
+    let bad = finish(spawn(nianbao(&config, &seeds, &db).arg("verify"))).await;
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stdout).contains(&url), "corruption reported by URL: {}", text(&bad.stdout));
 }

@@ -109,7 +109,7 @@ pub fn looks_like_attachment(url: &Url) -> bool {
     }
     let named = url.query_pairs().find(|(k, _)| FILE_KEYS.contains(&k.to_ascii_lowercase().as_str())).map(|(_, v)| v);
     if DOWNLOAD_SCRIPT.is_match(last) {
-        return named.map_or(true, |name| extension(&name).is_none() || has_doc_extension(&name));
+        return named.is_none_or(|name| extension(&name).is_none() || has_doc_extension(&name));
     }
     !is_page_like(url) && named.is_some_and(|name| has_doc_extension(&name))
 }

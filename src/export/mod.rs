@@ -167,7 +167,7 @@ impl Selection {
     }
 
     fn date(&self, at: &DateTime<Utc>) -> bool {
-        self.since.map_or(true, |since| at.date_naive() >= since)
+        self.since.is_none_or(|since| at.date_naive() >= since)
     }
 
     /// A fetch is exported when its portal is selected and it was made on or after `since`.

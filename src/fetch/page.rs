@@ -213,7 +213,7 @@ fn is_script_challenge(content_type: Option<&str>, body: &[u8]) -> bool {
         ))
         .expect("valid regex")
     });
-    let htmlish = content_type.map_or(true, |ct| ct.to_ascii_lowercase().contains("html"));
+    let htmlish = content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("html"));
     if !htmlish || body.len() > CHALLENGE_MAX_BYTES {
         return false;
     }

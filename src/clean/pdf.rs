@@ -48,7 +48,9 @@ fn document_from_pdf_text(raw: &str) -> Option<Document> {
     if doc.blocks.is_empty() {
         return None;
     }
-    doc.title = meta::take_leading_title(&mut doc.blocks);
+    if doc.title.is_none() {
+        doc.title = meta::take_leading_title(&mut doc.blocks);
+    }
     Some(doc)
 }
 

@@ -531,3 +531,18 @@ fn table_three_without_its_applicant_header_line() {
     let r = parse_text(&text);
     assert_reads_back(&s, Shape::Tab, &r);
 }
+
+#[test]
+fn real_pages_that_are_not_annual_reports_have_no_format() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("corpus/html");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    pages.sort();
+    assert!(pages.len() >= 9);
+    for page in pages {
+        let html = read(&page);
+        let r = parse_document(&html_document("", &html));
+        assert_eq!(r.format, None, "{}", page.display());
+        assert!(r.checks.is_empty());
+    }
+}

@@ -52,7 +52,7 @@ pub fn document_from_text(text: &str) -> Document {
             i += 1;
         } else if line.contains('|') {
             i = pipe_table(&lines, i, &mut doc.blocks);
-        } else if line.contains('\t') {
+        } else if line.contains('\t') && !is_tab_prose(line) {
             i = tab_table(&lines, i, &mut doc.blocks);
         } else {
             let s = line.trim().to_string();
@@ -148,6 +148,12 @@ fn pipe_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
     i
 }
 
+/// A paragraph indented with a tab (a docx copy), not a table cell: one long sentence.
+fn is_tab_prose(line: &str) -> bool {
+    let t = line.trim();
+    line.matches('\t').count() == 1 && t.contains('。') && t.chars().count() > SHORT_LINE
+}
+
 /// A line holding one tab-led cell: `\tcell`.
 fn is_cell_line(line: &str) -> bool {
     line.starts_with('\t') && line.matches('\t').count() == 1
@@ -171,13 +177,16 @@ fn tab_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
             i += 1;
             continue;
         }
+        if is_tab_prose(line) {
+            break;
+        }
         if line.trim().is_empty() && !line.contains('\t') {
             if !row.is_empty() {
                 rows.push(std::mem::take(&mut row));
             }
             in_cell = false;
             let next = lines[i + 1..].iter().position(|l| !l.trim().is_empty()).map(|p| lines[i + 1 + p]);
-            if !next.is_some_and(|l| l.contains('\t')) {
+            if !next.is_some_and(|l| l.contains('\t') && !is_tab_prose(l)) {
                 i += 1;
                 break;
             }
@@ -202,7 +211,9 @@ fn tab_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
     if !row.is_empty() {
         rows.push(row);
     }
-    blocks.push(Block::Table(Table { rows }));
+    if !rows.is_empty() {
+        blocks.push(Block::Table(Table { rows }));
+    }
     i
 }
 
@@ -233,6 +244,16 @@ mod tests {
             vec![vec!["第二十条".to_string()], vec!["信息内容".into(), "商业企业".into(), "0".into()]]
         );
         assert_eq!(doc.blocks.last(), Some(&Block::Heading("五、问题".into())));
+    }
+
+    #[test]
+    fn paragraphs_indented_with_a_tab_stay_paragraphs() {
+        let prose = format!("\t{}。", "本年度报告是根据《中华人民共和国政府信息公开条例》要求编制而成".repeat(3));
+        let doc = document_from_text(&format!("{prose}\n\t规章\t1\n{prose}\n"));
+        assert_eq!(doc.blocks.len(), 3, "{:?}", doc.blocks);
+        assert!(matches!(&doc.blocks[0], Block::Paragraph(p) if p.ends_with('。')));
+        assert!(matches!(&doc.blocks[1], Block::Table(_)));
+        assert!(matches!(&doc.blocks[2], Block::Paragraph(_)));
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub(crate) enum Cell {
 }
 
 static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:万元|元|件|个|项|条|人次|次|家|%)?(?:\([^()]*\))?$")
+    Regex::new(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:万元|元|件|个|项|条|人次|次|家)?(?:\([^()]*\))?$")
         .expect("the figure pattern is valid")
 });
 

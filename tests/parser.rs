@@ -343,7 +343,7 @@ mod properties {
     ];
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn random_consistent_figures_read_back_in_every_shape(seed in any::<u64>(), layout in layout(), shape in shape()) {

@@ -310,6 +310,74 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Every figure the parser gives equals the truth (`null` is always allowed).
+    fn only_true_figures(path: &str, got: &Value, want: &Value, wrong: &mut Vec<String>) {
+        match got {
+            Value::Object(g) => {
+                for (k, v) in g {
+                    only_true_figures(&format!("{path}.{k}"), v, want.get(k).unwrap_or(&Value::Null), wrong);
+                }
+            }
+            Value::Array(g) => {
+                for (i, v) in g.iter().enumerate() {
+                    only_true_figures(&format!("{path}[{i}]"), v, want.get(i).unwrap_or(&Value::Null), wrong);
+                }
+            }
+            Value::Null => {}
+            g if g != want => wrong.push(format!("{path}: {g}, truly {want}")),
+            _ => {}
+        }
+    }
+
+    /// Renders a synthetic report, drops the `lost` lines, and checks that every figure the parser
+    /// still gives is true.
+    fn only_true_figures_without(
+        seed: u64,
+        layout: Layout,
+        shape: Shape,
+        lost: &[prop::sample::Index],
+    ) -> Result<(), TestCaseError> {
+        let s = Synthetic::new(seed, layout);
+        let mut lines: Vec<String> = text_report(&s, shape).lines().map(str::to_string).collect();
+        for l in lost {
+            let i = l.index(lines.len());
+            lines.remove(i);
+        }
+        let r = parse_text(&lines.join("\n"));
+        if r.format.is_some() {
+            let format = if layout == Layout::L2019 { Format::Layout2019 } else { Format::Layout2021 };
+            prop_assert_eq!(r.format, Some(format));
+            let got = json(&r);
+            let mut wrong = Vec::new();
+            only_true_figures("", &got["applications"]["rows"], &expected_rows_json(&s), &mut wrong);
+            only_true_figures("", &got["review_litigation"], &expected_review_json(&s), &mut wrong);
+            only_true_figures("", &got["active_disclosure"], &s.active_json, &mut wrong);
+            prop_assert!(wrong.is_empty(), "{:?} in {:?}: {}", layout, shape, wrong.join("; "));
+        }
+        Ok(())
+    }
+
+    fn expected_rows_json(s: &Synthetic) -> Value {
+        let rows = s.expected_rows();
+        Value::Object(
+            nianbao::parser::APPLICATION_ROWS
+                .iter()
+                .zip(rows)
+                .map(|(k, r)| (k.to_string(), serde_json::json!(r)))
+                .collect(),
+        )
+    }
+
+    fn expected_review_json(s: &Synthetic) -> Value {
+        let fields = nianbao::parser::REVIEW_FIELDS;
+        let group = |g: [u64; 5]| Value::Object(fields.iter().zip(g).map(|(f, v)| (f.to_string(), v.into())).collect());
+        serde_json::json!({
+            "review": group(s.review[0]),
+            "litigation_direct": group(s.review[1]),
+            "litigation_after_review": group(s.review[2]),
+        })
+    }
+
     fn shape() -> impl Strategy<Value = Shape> {
         prop::sample::select(SHAPES.to_vec())
     }
@@ -351,6 +419,28 @@ mod properties {
             let r = render(&s, shape);
             assert_reads_back(&s, shape, &r);
             prop_assert!(failed(&r).is_empty(), "{:?}", failed(&r));
+        }
+
+        #[test]
+        fn lost_lines_give_nulls_never_wrong_figures(
+            seed in any::<u64>(),
+            layout in layout(),
+            // Not PDF text: there a lost line can join the halves of two wrapped labels into one
+            // valid label ("一、本年新收政府信息公" + "开申请数量" of the next row), which no reader
+            // can tell from the real thing.
+            shape in prop::sample::select(vec![Shape::CellPerLine, Shape::CellPerLinePiped, Shape::TabCells, Shape::Pipe, Shape::Tab]),
+            lost in prop::collection::vec(any::<prop::sample::Index>(), 1..7),
+        ) {
+            only_true_figures_without(seed, layout, shape, &lost)?;
+        }
+
+        #[test]
+        fn a_lost_line_of_pdf_text_gives_nulls_never_wrong_figures(
+            seed in any::<u64>(),
+            layout in layout(),
+            lost in any::<prop::sample::Index>(),
+        ) {
+            only_true_figures_without(seed, layout, Shape::Pdf, &[lost])?;
         }
 
         #[test]

@@ -48,6 +48,8 @@ pub(crate) enum Cell {
     Value(Option<Figure>),
     /// Nothing (empty, white space, stray punctuation).
     Blank,
+    /// The end of a table row or of a line of text.
+    RowEnd,
 }
 
 static FIGURE: LazyLock<Regex> = LazyLock::new(|| {

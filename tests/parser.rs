@@ -343,14 +343,19 @@ mod properties {
             let i = l.index(lines.len());
             lines.remove(i);
         }
-        let r = parse_text(&lines.join("\n"));
+        check_true_figures(&s, &parse_text(&lines.join("\n")), shape)
+    }
+
+    /// Every figure of `r` is true of `s`, and its layout is right when it has one.
+    fn check_true_figures(s: &Synthetic, r: &Report, shape: Shape) -> Result<(), TestCaseError> {
+        let layout = s.layout;
         if r.format.is_some() {
             let format = if layout == Layout::L2019 { Format::Layout2019 } else { Format::Layout2021 };
             prop_assert_eq!(r.format, Some(format));
-            let got = json(&r);
+            let got = json(r);
             let mut wrong = Vec::new();
-            only_true_figures("", &got["applications"]["rows"], &expected_rows_json(&s), &mut wrong);
-            only_true_figures("", &got["review_litigation"], &expected_review_json(&s), &mut wrong);
+            only_true_figures("", &got["applications"]["rows"], &expected_rows_json(s), &mut wrong);
+            only_true_figures("", &got["review_litigation"], &expected_review_json(s), &mut wrong);
             only_true_figures("", &got["active_disclosure"], &s.active_json, &mut wrong);
             prop_assert!(wrong.is_empty(), "{:?} in {:?}: {}", layout, shape, wrong.join("; "));
         }
@@ -441,6 +446,28 @@ mod properties {
             lost in any::<prop::sample::Index>(),
         ) {
             only_true_figures_without(seed, layout, Shape::Pdf, &[lost])?;
+        }
+
+        #[test]
+        fn lost_or_blanked_grid_cells_give_nulls_never_wrong_figures(
+            seed in any::<u64>(),
+            layout in layout(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<bool>()), 1..6),
+        ) {
+            let s = Synthetic::new(seed, layout);
+            let mut doc = grid_document(&s);
+            let tables: Vec<usize> = (0..doc.blocks.len()).filter(|&i| matches!(doc.blocks[i], Block::Table(_))).collect();
+            for (row, cell, blank) in edits {
+                let Block::Table(t) = &mut doc.blocks[tables[row.index(3)]] else { unreachable!() };
+                let r = row.index(t.rows.len());
+                let c = cell.index(t.rows[r].len());
+                if blank {
+                    t.rows[r][c].clear();
+                } else {
+                    t.rows[r].remove(c);
+                }
+            }
+            check_true_figures(&s, &parse_document(&doc), Shape::Grid)?;
         }
 
         #[test]

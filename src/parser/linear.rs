@@ -119,11 +119,13 @@ pub(crate) fn groups(cells: &[Cell]) -> Vec<Group> {
 /// The figures of a group for a row `width` cells wide.
 ///
 /// Blank cells are padding when the figures alone have an acceptable count (`fits`); otherwise,
-/// when the group is the end of one table row and its cells including blanks are `width` long (blank
-/// padding after them aside), a blank is a figure that is not shown. Anything else is returned as
+/// when the group is the end of one table row and its cells from the first figure on, blanks
+/// included, are `width` long (blank padding after them aside), a blank is a figure that is not
+/// shown. Blanks before the first figure may be an empty label column, so they are never figures. Anything else is returned as
 /// the bare figures, for the caller to reject.
 pub(crate) fn resolve(group: &Group, width: usize, fits: impl Fn(usize) -> bool) -> Vec<Option<Figure>> {
-    let cells = &group.cells[..];
+    let first = group.cells.iter().position(|c| !matches!(c, Cell::Blank)).unwrap_or(group.cells.len());
+    let cells = &group.cells[first..];
     let figures: Vec<Option<Figure>> = cells
         .iter()
         .filter_map(|c| match c {
@@ -204,6 +206,8 @@ mod tests {
         assert_eq!(resolve(&trailing, 3, |k| k == 3), vec![r[0], Some(Figure { value: 2.0, int: Some(2) }), None]);
         let two_rows = group(vec![n(1), n(2), Cell::Blank], false);
         assert_eq!(resolve(&two_rows, 3, |k| k == 3).len(), 2, "a blank from another row is not a figure");
+        let leading = group(vec![Cell::Blank, n(1), n(2)], true);
+        assert_eq!(resolve(&leading, 3, |k| k == 3).len(), 2, "a blank before the figures may be a label's");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! tab-separated rows (a docx copy), tab-led cells one per line with rows between blank lines (a
 //! cell's text may wrap onto a following line without a tab), PDF extraction debris (no table
 //! structure at all; left as paragraphs, one per line, for the parser's flat reader), and a page's
-//! text with its chrome (breadcrumb `首页>…`, `日期:`, `字体:`, copyright lines), which is dropped.
+//! text with its chrome (breadcrumb `首页>…`, `日期:`, `字体:`, copyright lines), which is dropped,
+//! as are a docx copy's `[bookmark: …]` markers.
 //! Runs of table-like lines become [`Block::Table`]s; other lines stay headings or paragraphs in
 //! order. The title is the first short line ending in 年度报告 (joined with an agency line printed
 //! just above it); the publication date is a `日期: YYYY-MM-DD` line near the top.
@@ -26,10 +27,12 @@ static HEADING: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CHROME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\s*(?:首页\s*[>＞»]|当前位置|您的位置|字体\s*[:：]|【?\s*字号|返回顶部|打印本页|关闭窗口|版权所有|主办单位|ICP备|.*公网安备|政府网站标识码|网站标识码|\[bookmark:[^\]]*\]\s*$)",
+        r"^\s*(?:首页\s*[>＞»]|当前位置|您的位置|字体\s*[:：]|【?\s*字号|返回顶部|打印本页|关闭窗口|版权所有|主办单位|ICP备|.*公网安备|政府网站标识码|网站标识码)",
     )
     .expect("the chrome pattern is valid")
 });
+static BOOKMARK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[bookmark:[^\]]*\]").expect("the bookmark pattern is valid"));
 static FOOTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*[-—–－]\s*\d{1,4}\s*[-—–－]\s*$").expect("the footer pattern is valid"));
 
@@ -41,6 +44,7 @@ const SHORT_LINE: usize = 60;
 /// Reads a text file's content into a document.
 pub fn document_from_text(text: &str) -> Document {
     let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n").replace('\r', "\n");
+    let text = if text.contains("[bookmark:") { BOOKMARK.replace_all(&text, "").into_owned() } else { text };
     let lines: Vec<&str> = text.lines().collect();
     let mut doc = Document::default();
     let mut skip = vec![false; lines.len()];
@@ -262,6 +266,12 @@ mod tests {
         let t = tables(&doc);
         assert_eq!(t[0].rows[1], ["规范性文件", "0", "", "0"]);
         assert_eq!(doc.blocks.last(), Some(&Block::Paragraph("正文".into())));
+    }
+
+    #[test]
+    fn docx_bookmarks_are_dropped() {
+        let doc = document_from_text("[bookmark: _GoBack]在微信服务号发布信息。\n[bookmark: x]\n");
+        assert_eq!(doc.blocks, vec![Block::Paragraph("在微信服务号发布信息。".into())]);
     }
 
     #[test]

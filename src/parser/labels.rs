@@ -65,6 +65,22 @@ fn han(s: &str) -> String {
     s.chars().filter(|c| matches!(c, '\u{3400}'..='\u{9FFF}')).collect()
 }
 
+/// The label without short notes in brackets at its end ("(件)", "(注1)").
+fn without_notes(mut label: &str) -> &str {
+    while let Some(open) = label.strip_suffix(')').and_then(|l| l.rfind('(')) {
+        if label[open..].chars().count() > 6 {
+            break;
+        }
+        label = &label[..open];
+    }
+    label
+}
+
+/// Whether the label, from the naming phrase at `pos` on, is the form's wording or its start.
+fn reads_as(label: &str, pos: usize, wording: &str) -> bool {
+    han(wording).starts_with(&han(without_notes(&label[pos..])))
+}
+
 /// The label with table 三's column header (when it runs into the first row's label) cut off.
 pub(crate) fn strip_header(label: &str) -> &str {
     let cut = HEADER_WORDS.iter().filter_map(|w| label.rfind(w).map(|p| p + w.len())).max().unwrap_or(0);
@@ -92,7 +108,7 @@ pub(crate) fn application_row(label: &str, previous: Option<usize>) -> Option<us
         return if matches!(previous, Some(20..=22)) { Some(23) } else { Some(24) };
     }
     let (pos, (_, row, wording)) = last_phrase(label, &ROW_PHRASES)?;
-    han(wording).starts_with(&han(&label[pos..])).then_some(*row)
+    reads_as(label, pos, wording).then_some(*row)
 }
 
 /// Table 二's items across both layouts, in the 2019 layout's order.
@@ -148,7 +164,7 @@ pub(crate) fn active_item(label: &str) -> Option<Item> {
     let cut = ACTIVE_HEADER_WORDS.iter().filter_map(|w| label.rfind(w).map(|p| p + w.len())).max().unwrap_or(0);
     let label = &label[cut..];
     let (pos, (_, item, wording)) = last_phrase(label, &ITEM_PHRASES)?;
-    han(wording).starts_with(&han(&label[pos..])).then_some(ITEMS[*item])
+    reads_as(label, pos, wording).then_some(ITEMS[*item])
 }
 
 #[cfg(test)]
@@ -180,6 +196,8 @@ mod tests {
         assert_eq!(row("(五)不予处理"), None);
         assert_eq!(row("（四）无法提供1.本机关不掌握相关政行制作"), None, "two rows' labels run together");
         assert_eq!(row("1.本机关不掌握相关政"), Some(12), "the start of the wording");
+        assert_eq!(row("一、本年新收政府信息公开申请数量（件）"), Some(0), "a note in brackets");
+        assert_eq!(row("（二）部分公开（区分处理的，只计这一情形，不计其他情形）"), Some(3));
     }
 
     #[test]

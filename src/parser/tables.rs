@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use super::labels::{active_item, application_row, Item};
-use super::linear::{groups, resolve};
+use super::linear::{groups, resolve, Group};
 use super::model::{
     Active2019, Active2021, ActiveDisclosure, ApplicationCells, Decisions, Documents2019, Documents2021, Fees2019,
     Fees2021, Format, Items2019, Procurement, ReviewGroup, ReviewLitigation,
@@ -216,21 +216,47 @@ fn item_width(format: Format, item: Item) -> Option<usize> {
     }
 }
 
-/// Table 二's figures per item (in the 2019 layout's item order), `None` where unreadable. A last
-/// cell merged across the table's remaining columns repeats its figure; the repeats are dropped.
+/// The item the form prints right after `item` under the same 第二十条 header, if any.
+fn successor(format: Format, item: Item) -> Option<Item> {
+    match (format, item) {
+        (_, Item::Regulations) => Some(Item::NormativeDocuments),
+        (_, Item::Punishment) => Some(Item::Enforcement),
+        (Format::Layout2019, Item::Licensing) => Some(Item::OtherServices),
+        _ => None,
+    }
+}
+
+/// An item's figures as its row prints them, `None` when they are not `width` many. A last cell
+/// merged across the table's remaining columns repeats its figure in that row; the repeats are
+/// dropped.
+fn item_figures(g: &Group, width: usize) -> Option<Vec<Option<Figure>>> {
+    let mut figures = resolve(g, width, |k| k == width);
+    if g.one_row && figures.len() > width && figures[width - 1..].windows(2).all(|w| w[0] == w[1]) {
+        figures.truncate(width);
+    }
+    (figures.len() == width).then_some(figures)
+}
+
+/// Table 二's figures per item (in the 2019 layout's item order), `None` where unreadable.
+///
+/// An item whose row the form follows with another item's row under the same header (规章 by
+/// 规范性文件, 行政处罚 by 行政强制) is read only when that row follows it: had the next row's label
+/// been lost, its figures would run on after this item's. An item read twice with different
+/// figures is not read.
 fn active_figures(cells: &[Cell], format: Format) -> [Option<Vec<Option<Figure>>>; 8] {
+    let named: Vec<(Item, Group)> = groups(cells)
+        .into_iter()
+        .filter_map(|g| active_item(&g.label).filter(|i| item_width(format, *i).is_some()).map(|i| (i, g)))
+        .collect();
     let mut out: [Option<Vec<Option<Figure>>>; 8] = Default::default();
     let mut conflicted = [false; 8];
-    for g in groups(cells) {
-        let Some(item) = active_item(&g.label) else { continue };
-        let Some(width) = item_width(format, item) else { continue };
-        let mut figures = resolve(&g, width, |k| k == width);
-        if figures.len() > width && figures[width - 1..].windows(2).all(|w| w[0] == w[1]) {
-            figures.truncate(width);
-        }
-        if figures.len() != width {
-            continue;
-        }
+    for (n, (item, g)) in named.iter().enumerate() {
+        let followed = match successor(format, *item) {
+            Some(next) => named.get(n + 1).is_some_and(|(i, _)| *i == next),
+            None => true,
+        };
+        let width = item_width(format, *item).unwrap_or(0);
+        let Some(figures) = item_figures(g, width).filter(|_| followed) else { continue };
         let slot = &mut out[item.index()];
         match slot {
             Some(held) if *held != figures => conflicted[item.index()] = true,

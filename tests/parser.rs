@@ -106,8 +106,11 @@ fn seed_004_pipe_table_2019_layout_with_mojibake() {
 
 // ---- the corpus PDFs' text (pypdf), 2021 layout: figures read off the text by eye ----
 
+/// A corpus report's text parsed, its full output snapshotted.
 fn corpus(name: &str) -> Option<Report> {
-    Some(parse_text(&read(&shared()?.join(format!("corpus/pdf/{name}.txt")))))
+    let report = parse_text(&read(&shared()?.join(format!("corpus/pdf/{name}.txt"))));
+    insta::assert_json_snapshot!(name, json(&report));
+    Some(report)
 }
 
 fn row(report: &Report, key: &str) -> [Option<u64>; 7] {

@@ -666,3 +666,22 @@ fn real_pages_that_are_not_annual_reports_have_no_format() {
         assert!(r.checks.is_empty());
     }
 }
+
+#[test]
+fn subtotal_rows_of_a_group_are_no_row_of_the_form() {
+    let s = Synthetic::new(31, Layout::L2021);
+    let mut doc = grid_document(&s);
+    let Some(Block::Table(t)) = doc.blocks.iter_mut().filter(|b| matches!(b, Block::Table(_))).nth(1) else {
+        panic!("table 三")
+    };
+    let after = t.rows.iter().position(|r| r.iter().any(|c| c.contains("行政查询"))).unwrap();
+    let subtotal: Vec<u64> = (0..7).map(|c| (4..=11).map(|r| s.rows[r][c]).sum()).collect();
+    let mut row = vec!["三、本年度办理结果".to_string(), "（三）不予公开".into(), "小计".into()];
+    row.extend(subtotal.iter().map(u64::to_string));
+    t.rows.insert(after + 1, row);
+    let r = parse_document(&doc);
+    let rows = &r.applications.as_ref().unwrap().rows.0;
+    for (i, want) in s.expected_rows().iter().enumerate() {
+        assert_eq!(rows[i], *want, "row {}", nianbao::parser::APPLICATION_ROWS[i]);
+    }
+}

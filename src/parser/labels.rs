@@ -98,14 +98,14 @@ pub(crate) fn strip_header(label: &str) -> &str {
 /// whose figures were lost), and the label names no row for certain. `previous` is the row named
 /// just before, which lets a bare
 /// "其他" after 2.申请人逾期未按收费通知… be the （六） group's "3.其他", and a bare "合计" after
-/// the （六） rows be that group's total.
+/// the （六） rows be that group's total (anywhere else it is some group's subtotal, no row).
 pub(crate) fn application_row(label: &str, previous: Option<usize>) -> Option<usize> {
     let label = strip_header(label);
     if previous == Some(21) && matches!(label, "其他" | "3其他" | "(3)其他") {
         return Some(22);
     }
     if matches!(label, "合计" | "小计") {
-        return if matches!(previous, Some(20..=22)) { Some(23) } else { Some(24) };
+        return matches!(previous, Some(20..=22)).then_some(23);
     }
     let (pos, (_, row, wording)) = last_phrase(label, &ROW_PHRASES)?;
     reads_as(label, pos, wording).then_some(*row)
@@ -208,7 +208,7 @@ mod tests {
         assert_eq!(application_row("其他", Some(21)), Some(22));
         assert_eq!(application_row("其他", Some(3)), None);
         assert_eq!(application_row("合计", Some(22)), Some(23));
-        assert_eq!(application_row("合计", Some(23)), Some(24));
+        assert_eq!(application_row("合计", Some(11)), None, "a subtotal of 不予公开");
     }
 
     #[test]

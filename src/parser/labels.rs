@@ -2,7 +2,9 @@
 //!
 //! A label is matched by the key phrases of the form's wording (robust to wrapping, numbering
 //! "1、"/"1.", brackets and PDF debris); when a label carries several phrases — a group heading
-//! repeated by a merged cell, then the row's own text — the phrase that comes last wins.
+//! repeated by a merged cell, then the row's own text — the phrase that comes last wins. From that
+//! phrase on the label must read as the form's wording (or its start, or with a short note in
+//! brackets after it); anything else means the labels of two rows ran together and names nothing.
 
 /// Phrases naming each row of table 三 (indices into `APPLICATION_ROWS`), each with the form's
 /// wording from the phrase to the end of the row's label (its Han characters).

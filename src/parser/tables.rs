@@ -1,9 +1,13 @@
 //! Tables 二, 三 and 四 read from the document's flat sequence of cells.
 //!
 //! The tables are found by their headers, in this order: a cell opening with 第二十条 for 二;
-//! 申请人情况, the 勾稽关系 note or a 自然人 cell for 三; 行政复议 for 四. Rows are placed by their labels. Where labels were lost, rows
-//! are placed by the form's fixed order only when the count of rows between two placed rows (or
-//! the table's edges) proves which rows they are; anything else stays `null`.
+//! 申请人情况, the 勾稽关系 note or a 自然人 cell for 三; 行政复议 for 四.
+//!
+//! Rows are placed by their labels. Where labels were lost, table 三's rows are placed by the
+//! form's fixed order only when the count of rows between two placed rows (or the table's edges)
+//! proves which rows they are; a row named twice, or out of the form's order, is not placed.
+//! Table 二's items are placed by label only, and an item the form follows with another under the
+//! same header only when that row follows it. Anything else stays `null`.
 
 use std::ops::Range;
 

@@ -106,8 +106,11 @@ fn seed_004_pipe_table_2019_layout_with_mojibake() {
 
 // ---- the corpus PDFs' text (pypdf), 2021 layout: figures read off the text by eye ----
 
+/// A corpus report's text parsed, its full output snapshotted.
 fn corpus(name: &str) -> Option<Report> {
-    Some(parse_text(&read(&shared()?.join(format!("corpus/pdf/{name}.txt")))))
+    let report = parse_text(&read(&shared()?.join(format!("corpus/pdf/{name}.txt"))));
+    insta::assert_json_snapshot!(name, json(&report));
+    Some(report)
 }
 
 fn row(report: &Report, key: &str) -> [Option<u64>; 7] {
@@ -310,6 +313,79 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Every figure the parser gives equals the truth (`null` is always allowed).
+    fn only_true_figures(path: &str, got: &Value, want: &Value, wrong: &mut Vec<String>) {
+        match got {
+            Value::Object(g) => {
+                for (k, v) in g {
+                    only_true_figures(&format!("{path}.{k}"), v, want.get(k).unwrap_or(&Value::Null), wrong);
+                }
+            }
+            Value::Array(g) => {
+                for (i, v) in g.iter().enumerate() {
+                    only_true_figures(&format!("{path}[{i}]"), v, want.get(i).unwrap_or(&Value::Null), wrong);
+                }
+            }
+            Value::Null => {}
+            g if g != want => wrong.push(format!("{path}: {g}, truly {want}")),
+            _ => {}
+        }
+    }
+
+    /// Renders a synthetic report, drops the `lost` lines, and checks that every figure the parser
+    /// still gives is true.
+    fn only_true_figures_without(
+        seed: u64,
+        layout: Layout,
+        shape: Shape,
+        lost: &[prop::sample::Index],
+    ) -> Result<(), TestCaseError> {
+        let s = Synthetic::new(seed, layout);
+        let mut lines: Vec<String> = text_report(&s, shape).lines().map(str::to_string).collect();
+        for l in lost {
+            let i = l.index(lines.len());
+            lines.remove(i);
+        }
+        check_true_figures(&s, &parse_text(&lines.join("\n")), shape)
+    }
+
+    /// Every figure of `r` is true of `s`, and its layout is right when it has one.
+    fn check_true_figures(s: &Synthetic, r: &Report, shape: Shape) -> Result<(), TestCaseError> {
+        let layout = s.layout;
+        if r.format.is_some() {
+            let format = if layout == Layout::L2019 { Format::Layout2019 } else { Format::Layout2021 };
+            prop_assert_eq!(r.format, Some(format));
+            let got = json(r);
+            let mut wrong = Vec::new();
+            only_true_figures("", &got["applications"]["rows"], &expected_rows_json(s), &mut wrong);
+            only_true_figures("", &got["review_litigation"], &expected_review_json(s), &mut wrong);
+            only_true_figures("", &got["active_disclosure"], &s.active_json, &mut wrong);
+            prop_assert!(wrong.is_empty(), "{:?} in {:?}: {}", layout, shape, wrong.join("; "));
+        }
+        Ok(())
+    }
+
+    fn expected_rows_json(s: &Synthetic) -> Value {
+        let rows = s.expected_rows();
+        Value::Object(
+            nianbao::parser::APPLICATION_ROWS
+                .iter()
+                .zip(rows)
+                .map(|(k, r)| (k.to_string(), serde_json::json!(r)))
+                .collect(),
+        )
+    }
+
+    fn expected_review_json(s: &Synthetic) -> Value {
+        let fields = nianbao::parser::REVIEW_FIELDS;
+        let group = |g: [u64; 5]| Value::Object(fields.iter().zip(g).map(|(f, v)| (f.to_string(), v.into())).collect());
+        serde_json::json!({
+            "review": group(s.review[0]),
+            "litigation_direct": group(s.review[1]),
+            "litigation_after_review": group(s.review[2]),
+        })
+    }
+
     fn shape() -> impl Strategy<Value = Shape> {
         prop::sample::select(SHAPES.to_vec())
     }
@@ -343,7 +419,7 @@ mod properties {
     ];
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn random_consistent_figures_read_back_in_every_shape(seed in any::<u64>(), layout in layout(), shape in shape()) {
@@ -351,6 +427,50 @@ mod properties {
             let r = render(&s, shape);
             assert_reads_back(&s, shape, &r);
             prop_assert!(failed(&r).is_empty(), "{:?}", failed(&r));
+        }
+
+        #[test]
+        fn lost_lines_give_nulls_never_wrong_figures(
+            seed in any::<u64>(),
+            layout in layout(),
+            // Not PDF text: there a lost line can join the halves of two wrapped labels into one
+            // valid label ("一、本年新收政府信息公" + "开申请数量" of the next row), which no reader
+            // can tell from the real thing.
+            shape in prop::sample::select(vec![Shape::CellPerLine, Shape::CellPerLinePiped, Shape::TabCells, Shape::Pipe, Shape::Tab]),
+            lost in prop::collection::vec(any::<prop::sample::Index>(), 1..7),
+        ) {
+            only_true_figures_without(seed, layout, shape, &lost)?;
+        }
+
+        #[test]
+        fn a_lost_line_of_pdf_text_gives_nulls_never_wrong_figures(
+            seed in any::<u64>(),
+            layout in layout(),
+            lost in any::<prop::sample::Index>(),
+        ) {
+            only_true_figures_without(seed, layout, Shape::Pdf, &[lost])?;
+        }
+
+        #[test]
+        fn lost_or_blanked_grid_cells_give_nulls_never_wrong_figures(
+            seed in any::<u64>(),
+            layout in layout(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<bool>()), 1..6),
+        ) {
+            let s = Synthetic::new(seed, layout);
+            let mut doc = grid_document(&s);
+            let tables: Vec<usize> = (0..doc.blocks.len()).filter(|&i| matches!(doc.blocks[i], Block::Table(_))).collect();
+            for (row, cell, blank) in edits {
+                let Block::Table(t) = &mut doc.blocks[tables[row.index(3)]] else { unreachable!() };
+                let r = row.index(t.rows.len());
+                let c = cell.index(t.rows[r].len());
+                if blank {
+                    t.rows[r][c].clear();
+                } else {
+                    t.rows[r].remove(c);
+                }
+            }
+            check_true_figures(&s, &parse_document(&doc), Shape::Grid)?;
         }
 
         #[test]
@@ -530,4 +650,38 @@ fn table_three_without_its_applicant_header_line() {
         .join("\n");
     let r = parse_text(&text);
     assert_reads_back(&s, Shape::Tab, &r);
+}
+
+#[test]
+fn real_pages_that_are_not_annual_reports_have_no_format() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("corpus/html");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    pages.sort();
+    assert!(pages.len() >= 9);
+    for page in pages {
+        let html = read(&page);
+        let r = parse_document(&html_document("", &html));
+        assert_eq!(r.format, None, "{}", page.display());
+        assert!(r.checks.is_empty());
+    }
+}
+
+#[test]
+fn subtotal_rows_of_a_group_are_no_row_of_the_form() {
+    let s = Synthetic::new(31, Layout::L2021);
+    let mut doc = grid_document(&s);
+    let Some(Block::Table(t)) = doc.blocks.iter_mut().filter(|b| matches!(b, Block::Table(_))).nth(1) else {
+        panic!("table 三")
+    };
+    let after = t.rows.iter().position(|r| r.iter().any(|c| c.contains("行政查询"))).unwrap();
+    let subtotal: Vec<u64> = (0..7).map(|c| (4..=11).map(|r| s.rows[r][c]).sum()).collect();
+    let mut row = vec!["三、本年度办理结果".to_string(), "（三）不予公开".into(), "小计".into()];
+    row.extend(subtotal.iter().map(u64::to_string));
+    t.rows.insert(after + 1, row);
+    let r = parse_document(&doc);
+    let rows = &r.applications.as_ref().unwrap().rows.0;
+    for (i, want) in s.expected_rows().iter().enumerate() {
+        assert_eq!(rows[i], *want, "row {}", nianbao::parser::APPLICATION_ROWS[i]);
+    }
 }

@@ -4,7 +4,8 @@
 //! tab-separated rows (a docx copy), tab-led cells one per line with rows between blank lines (a
 //! cell's text may wrap onto a following line without a tab), PDF extraction debris (no table
 //! structure at all; left as paragraphs, one per line, for the parser's flat reader), and a page's
-//! text with its chrome (breadcrumb `首页>…`, `日期:`, `字体:`, copyright lines), which is dropped.
+//! text with its chrome (breadcrumb `首页>…`, `日期:`, `字体:`, copyright lines), which is dropped,
+//! as are a docx copy's `[bookmark: …]` markers.
 //! Runs of table-like lines become [`Block::Table`]s; other lines stay headings or paragraphs in
 //! order. The title is the first short line ending in 年度报告 (joined with an agency line printed
 //! just above it); the publication date is a `日期: YYYY-MM-DD` line near the top.
@@ -26,10 +27,12 @@ static HEADING: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CHROME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\s*(?:首页\s*[>＞»]|当前位置|您的位置|字体\s*[:：]|【?\s*字号|返回顶部|打印本页|关闭窗口|版权所有|主办单位|ICP备|.*公网安备|政府网站标识码|网站标识码|\[bookmark:[^\]]*\]\s*$)",
+        r"^\s*(?:首页\s*[>＞»]|当前位置|您的位置|字体\s*[:：]|【?\s*字号|返回顶部|打印本页|关闭窗口|版权所有|主办单位|ICP备|.*公网安备|政府网站标识码|网站标识码)",
     )
     .expect("the chrome pattern is valid")
 });
+static BOOKMARK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[bookmark:[^\]]*\]").expect("the bookmark pattern is valid"));
 static FOOTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*[-—–－]\s*\d{1,4}\s*[-—–－]\s*$").expect("the footer pattern is valid"));
 
@@ -41,6 +44,7 @@ const SHORT_LINE: usize = 60;
 /// Reads a text file's content into a document.
 pub fn document_from_text(text: &str) -> Document {
     let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n").replace('\r', "\n");
+    let text = if text.contains("[bookmark:") { BOOKMARK.replace_all(&text, "").into_owned() } else { text };
     let lines: Vec<&str> = text.lines().collect();
     let mut doc = Document::default();
     let mut skip = vec![false; lines.len()];
@@ -52,7 +56,7 @@ pub fn document_from_text(text: &str) -> Document {
             i += 1;
         } else if line.contains('|') {
             i = pipe_table(&lines, i, &mut doc.blocks);
-        } else if line.contains('\t') {
+        } else if line.contains('\t') && !is_tab_prose(line) {
             i = tab_table(&lines, i, &mut doc.blocks);
         } else {
             let s = line.trim().to_string();
@@ -148,6 +152,12 @@ fn pipe_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
     i
 }
 
+/// A paragraph indented with a tab (a docx copy), not a table cell: one long sentence.
+fn is_tab_prose(line: &str) -> bool {
+    let t = line.trim();
+    line.matches('\t').count() == 1 && t.contains('。') && t.chars().count() > SHORT_LINE
+}
+
 /// A line holding one tab-led cell: `\tcell`.
 fn is_cell_line(line: &str) -> bool {
     line.starts_with('\t') && line.matches('\t').count() == 1
@@ -171,13 +181,16 @@ fn tab_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
             i += 1;
             continue;
         }
+        if is_tab_prose(line) {
+            break;
+        }
         if line.trim().is_empty() && !line.contains('\t') {
             if !row.is_empty() {
                 rows.push(std::mem::take(&mut row));
             }
             in_cell = false;
             let next = lines[i + 1..].iter().position(|l| !l.trim().is_empty()).map(|p| lines[i + 1 + p]);
-            if !next.is_some_and(|l| l.contains('\t')) {
+            if !next.is_some_and(|l| l.contains('\t') && !is_tab_prose(l)) {
                 i += 1;
                 break;
             }
@@ -202,7 +215,9 @@ fn tab_table(lines: &[&str], mut i: usize, blocks: &mut Vec<Block>) -> usize {
     if !row.is_empty() {
         rows.push(row);
     }
-    blocks.push(Block::Table(Table { rows }));
+    if !rows.is_empty() {
+        blocks.push(Block::Table(Table { rows }));
+    }
     i
 }
 
@@ -236,11 +251,27 @@ mod tests {
     }
 
     #[test]
+    fn paragraphs_indented_with_a_tab_stay_paragraphs() {
+        let prose = format!("\t{}。", "本年度报告是根据《中华人民共和国政府信息公开条例》要求编制而成".repeat(3));
+        let doc = document_from_text(&format!("{prose}\n\t规章\t1\n{prose}\n"));
+        assert_eq!(doc.blocks.len(), 3, "{:?}", doc.blocks);
+        assert!(matches!(&doc.blocks[0], Block::Paragraph(p) if p.ends_with('。')));
+        assert!(matches!(&doc.blocks[1], Block::Table(_)));
+        assert!(matches!(&doc.blocks[2], Block::Paragraph(_)));
+    }
+
+    #[test]
     fn tab_rows_split_at_tabs() {
         let doc = document_from_text("规章\t0\t0\t0\n规范性文件\t0\t\t0\n正文");
         let t = tables(&doc);
         assert_eq!(t[0].rows[1], ["规范性文件", "0", "", "0"]);
         assert_eq!(doc.blocks.last(), Some(&Block::Paragraph("正文".into())));
+    }
+
+    #[test]
+    fn docx_bookmarks_are_dropped() {
+        let doc = document_from_text("[bookmark: _GoBack]在微信服务号发布信息。\n[bookmark: x]\n");
+        assert_eq!(doc.blocks, vec![Block::Paragraph("在微信服务号发布信息。".into())]);
     }
 
     #[test]

@@ -1,14 +1,6 @@
 //! The consistency rules of the contract, and the narrative's figures against the tables.
 //!
-//! A rule is evaluated only when every figure it needs is present; a failed rule is data about the
-//! report. Rules, in the order they are reported:
-//! - `applications.row_sum.<row>`: the six applicant columns add up to the total column;
-//! - `applications.results_sum.<column>`: the result rows (予以公开 … （六）) add up to （七）总计;
-//! - `applications.other_sum.<column>`: the three （六） rows add up to a printed （六） total row;
-//! - `applications.balance.<column>`: 新收 + 上年结转 = 总计 + 结转下年度;
-//! - `review_litigation.<group>.sum`: each group of table 四 adds up to its 总计;
-//! - `narrative.new_received`, `narrative.review_total`, `narrative.litigation_total`: a figure the
-//!   text states ("收到政府信息公开申请9件") equals the table's.
+//! The rules and their names are listed in the parser's module documentation ([`crate::parser`]).
 
 use std::sync::LazyLock;
 

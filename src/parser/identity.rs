@@ -89,7 +89,8 @@ fn clean(name: &str) -> Option<String> {
         .filter(|c| !c.is_whitespace() && !matches!(c, '“' | '”' | '"' | '《' | '》' | '「' | '」'))
         .collect();
     let count = name.chars().count();
-    if !(2..=40).contains(&count) || name.contains("关于") || name.chars().any(|c| c.is_ascii_digit()) {
+    let pronoun = name.starts_with(['我', '本', '该']);
+    if !(2..=40).contains(&count) || pronoun || name.contains("关于") || name.chars().any(|c| c.is_ascii_digit()) {
         return None;
     }
     for (short, full) in ABBREVIATIONS {
@@ -153,6 +154,7 @@ mod tests {
         let guide = "制定《辽宁省医疗保障局政府信息公开目录》、《2019年政务公开工作实施方案》";
         assert_eq!(agency(&d, guide).as_deref(), Some("辽宁省医疗保障局"));
         assert_eq!(agency(&d, "《中华人民共和国政府信息公开条例》"), None);
+        assert_eq!(agency(&d, "如有疑问请与我局办公室联系。"), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Which standard layout the tables follow, from their headers first and the year only on a tie.
 //!
 //! Each header phrase that only one layout prints is one vote, counted once however often it
-//! appears; how table 三 prints （六）其他处理 (three rows or one) is one more.
+//! appears; three （六）其他处理 rows are one more for 2021 (the 2019 form has one). One （六） row
+//! is only a weak sign of 2019, since 2021 reports print it too (洪泽区 2024): it decides only when
+//! the headers tie and no year is known.
 
 use super::model::Format;
 use super::numbers::Cell;
@@ -24,13 +26,14 @@ pub(crate) fn detect(headers: &[Cell], other_rows: Option<usize>, year: Option<i
     }
     let votes = |phrases: &[&str]| phrases.iter().filter(|p| texts.contains(*p)).count();
     let v2021 = votes(&PHRASES_2021) + usize::from(other_rows == Some(3));
-    let v2019 = votes(&PHRASES_2019) + usize::from(other_rows == Some(1));
+    let v2019 = votes(&PHRASES_2019);
     match v2021.cmp(&v2019) {
         std::cmp::Ordering::Greater => Some(Format::Layout2021),
         std::cmp::Ordering::Less => Some(Format::Layout2019),
         std::cmp::Ordering::Equal => match year {
             Some(y) if y >= 2021 => Some(Format::Layout2021),
             Some(2019 | 2020) => Some(Format::Layout2019),
+            _ if other_rows == Some(1) => Some(Format::Layout2019),
             _ => None,
         },
     }
@@ -58,5 +61,7 @@ mod tests {
         assert_eq!(detect(&[], None, Some(2023)), Some(Format::Layout2021));
         assert_eq!(detect(&[], None, Some(2017)), None);
         assert_eq!(detect(&[], Some(3), Some(2020)), Some(Format::Layout2021));
+        assert_eq!(detect(&[], Some(1), Some(2024)), Some(Format::Layout2021), "one （六） row is a weak sign");
+        assert_eq!(detect(&[], Some(1), None), Some(Format::Layout2019));
     }
 }

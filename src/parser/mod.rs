@@ -2,7 +2,7 @@
 //!
 //! Role: read the identity (agency, year), detect the layout (国办公开办函〔2019〕60号 or
 //! 〔2021〕30号) and read tables 二 (主动公开), 三 (applications, 26 × 7) and 四 (review and
-//! litigation), then evaluate the consistency rules ([`checks`](self#checks)).
+//! litigation), then evaluate the consistency rules (see [Checks](#checks)).
 //!
 //! Invariants:
 //! - Pure and synchronous; never panics and never fails, whatever the input. It imports nothing of
@@ -11,11 +11,25 @@
 //!   fixed order is used only when the count of rows proves it. A wrong number is worse than none.
 //! - Every input shape reads the same way: grid tables (merged cells repeated), text with `|` or
 //!   tab cells, one cell per line, and PDF text where tables are labels and numbers in reading
-//!   order (see [`linear`]).
+//!   order: the document is read as one flat sequence of cells, cut into labels and runs of figures.
 //!
 //! # Checks
-//! The rules are listed in the [`checks`] module; each reported [`Check`] names its rule, whether it
-//! holds and the equation behind it.
+//! Each reported [`Check`] names its rule, whether the figures satisfy it and the equation behind
+//! it. A rule is evaluated only when every figure it needs is present; a failed rule is data about
+//! the report, not an error. The rules, in the order they are reported:
+//! - `applications.row_sum.<row>`: the six applicant columns add up to the total column;
+//! - `applications.results_sum.<column>`: the result rows (予以公开 … （六）) add up to （七）总计;
+//! - `applications.other_sum.<column>`: the three （六） rows add up to a printed （六） total row;
+//! - `applications.balance.<column>`: 新收 + 上年结转 = 总计 + 结转下年度;
+//! - `review_litigation.<group>.sum`: each group of table 四 adds up to its 总计;
+//! - `narrative.new_received`, `narrative.review_total`, `narrative.litigation_total`: a figure the
+//!   text states ("收到政府信息公开申请9件", "行政复议 5 件", "行政诉讼 4 件") equals the table's.
+//!
+//! # Identity
+//! The year comes from the statistics period (统计期限 …自2022年), else the title, else the year the
+//! body names most often; the agency from the title, else the report's own name quoted in its
+//! text, else its contact line (请与…办公室联系), else its guide (《…政府信息公开指南》), else
+//! the page metadata, with a few unambiguous abbreviations spelt out (医保局 → 医疗保障局).
 
 mod checks;
 mod identity;

@@ -48,10 +48,12 @@ pub(crate) enum Cell {
     Value(Option<Figure>),
     /// Nothing (empty, white space, stray punctuation).
     Blank,
+    /// The end of a table row or of a line of text.
+    RowEnd,
 }
 
 static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:万元|元|件|个|项|条|人次|次|家|%)?(?:\([^()]*\))?$")
+    Regex::new(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:万元|元|件|个|项|条|人次|次|家)?(?:\([^()]*\))?$")
         .expect("the figure pattern is valid")
 });
 

@@ -1,14 +1,18 @@
 //! Tables 二, 三 and 四 read from the document's flat sequence of cells.
 //!
 //! The tables are found by their headers, in this order: a cell opening with 第二十条 for 二;
-//! 申请人情况, the 勾稽关系 note or a 自然人 cell for 三; 行政复议 for 四. Rows are placed by their labels. Where labels were lost, rows
-//! are placed by the form's fixed order only when the count of rows between two placed rows (or
-//! the table's edges) proves which rows they are; anything else stays `null`.
+//! 申请人情况, the 勾稽关系 note or a 自然人 cell for 三; 行政复议 for 四.
+//!
+//! Rows are placed by their labels. Where labels were lost, table 三's rows are placed by the
+//! form's fixed order only when the count of rows between two placed rows (or the table's edges)
+//! proves which rows they are; a row named twice, or out of the form's order, is not placed.
+//! Table 二's items are placed by label only, and an item the form follows with another under the
+//! same header only when that row follows it. Anything else stays `null`.
 
 use std::ops::Range;
 
 use super::labels::{active_item, application_row, Item};
-use super::linear::{groups, resolve};
+use super::linear::{groups, resolve, Group};
 use super::model::{
     Active2019, Active2021, ActiveDisclosure, ApplicationCells, Decisions, Documents2019, Documents2021, Fees2019,
     Fees2021, Format, Items2019, Procurement, ReviewGroup, ReviewLitigation,
@@ -73,7 +77,7 @@ pub(crate) fn application_groups(cells: &[Cell]) -> Vec<RowGroup> {
     for g in groups(cells) {
         let row = application_row(&g.label, previous);
         previous = row.or(previous);
-        let figures = resolve(&g.cells, 7, |k| k > 0 && k % 7 == 0);
+        let figures = resolve(&g, 7, |k| k > 0 && k % 7 == 0);
         if !figures.is_empty() && figures.len() % 7 == 0 {
             for (i, chunk) in figures.chunks(7).enumerate() {
                 out.push(RowGroup { row: if i == 0 { row } else { None }, values: Some(counts(chunk)) });
@@ -129,12 +133,19 @@ fn settle_labels(groups: &mut [RowGroup]) {
     }
 }
 
-/// The rows the form prints strictly between rows `a` and `b`, for each way of printing （六）.
-fn printed_between(a: isize, b: isize, format: Option<Format>) -> Vec<Vec<usize>> {
-    let variants: &[&[usize]] = match format {
+/// The ways of printing （六） (which of rows 20 to 23 appear) that the layout and the rows
+/// named by their labels allow.
+fn other_variants(groups: &[RowGroup], format: Option<Format>) -> Vec<&'static [usize]> {
+    let all: &[&'static [usize]] = match format {
         Some(Format::Layout2019) => &[&[23]],
         _ => &[&[20, 21, 22], &[23], &[20, 21, 22, 23]],
     };
+    let named: Vec<usize> = groups.iter().filter_map(|g| g.row).filter(|r| (20..=23).contains(r)).collect();
+    all.iter().copied().filter(|v| named.iter().all(|r| v.contains(r))).collect()
+}
+
+/// The rows the form prints strictly between rows `a` and `b`, for each way of printing （六）.
+fn printed_between(a: isize, b: isize, variants: &[&[usize]]) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     for variant in variants {
         let list: Vec<usize> = (0..26usize)
@@ -150,6 +161,7 @@ fn printed_between(a: isize, b: isize, format: Option<Format>) -> Vec<Vec<usize>
 
 /// Places unlabelled clean runs by the form's order where the count of runs proves their rows.
 fn place_by_order(groups: &mut [RowGroup], closed: bool, format: Option<Format>) {
+    let variants = other_variants(groups, format);
     let mut anchors: Vec<(usize, isize)> = vec![(usize::MAX, -1)];
     anchors.extend(groups.iter().enumerate().filter_map(|(i, g)| g.row.map(|r| (i, r as isize))));
     if closed {
@@ -163,7 +175,7 @@ fn place_by_order(groups: &mut [RowGroup], closed: bool, format: Option<Format>)
             continue;
         }
         let fitting: Vec<Vec<usize>> =
-            printed_between(ra, rb, format).into_iter().filter(|l| l.len() == between.len()).collect();
+            printed_between(ra, rb, &variants).into_iter().filter(|l| l.len() == between.len()).collect();
         if let [rows] = fitting.as_slice() {
             for (g, r) in groups[between].iter_mut().zip(rows) {
                 g.row = Some(*r);
@@ -208,21 +220,47 @@ fn item_width(format: Format, item: Item) -> Option<usize> {
     }
 }
 
-/// Table 二's figures per item (in the 2019 layout's item order), `None` where unreadable. A last
-/// cell merged across the table's remaining columns repeats its figure; the repeats are dropped.
+/// The item the form prints right after `item` under the same 第二十条 header, if any.
+fn successor(format: Format, item: Item) -> Option<Item> {
+    match (format, item) {
+        (_, Item::Regulations) => Some(Item::NormativeDocuments),
+        (_, Item::Punishment) => Some(Item::Enforcement),
+        (Format::Layout2019, Item::Licensing) => Some(Item::OtherServices),
+        _ => None,
+    }
+}
+
+/// An item's figures as its row prints them, `None` when they are not `width` many. A last cell
+/// merged across the table's remaining columns repeats its figure in that row; the repeats are
+/// dropped.
+fn item_figures(g: &Group, width: usize) -> Option<Vec<Option<Figure>>> {
+    let mut figures = resolve(g, width, |k| k == width);
+    if g.one_row && figures.len() > width && figures[width - 1..].windows(2).all(|w| w[0] == w[1]) {
+        figures.truncate(width);
+    }
+    (figures.len() == width).then_some(figures)
+}
+
+/// Table 二's figures per item (in the 2019 layout's item order), `None` where unreadable.
+///
+/// An item whose row the form follows with another item's row under the same header (规章 by
+/// 规范性文件, 行政处罚 by 行政强制) is read only when that row follows it: had the next row's label
+/// been lost, its figures would run on after this item's. An item read twice with different
+/// figures is not read.
 fn active_figures(cells: &[Cell], format: Format) -> [Option<Vec<Option<Figure>>>; 8] {
+    let named: Vec<(Item, Group)> = groups(cells)
+        .into_iter()
+        .filter_map(|g| active_item(&g.label).filter(|i| item_width(format, *i).is_some()).map(|i| (i, g)))
+        .collect();
     let mut out: [Option<Vec<Option<Figure>>>; 8] = Default::default();
     let mut conflicted = [false; 8];
-    for g in groups(cells) {
-        let Some(item) = active_item(&g.label) else { continue };
-        let Some(width) = item_width(format, item) else { continue };
-        let mut figures = resolve(&g.cells, width, |k| k == width);
-        if figures.len() > width && figures[width - 1..].windows(2).all(|w| w[0] == w[1]) {
-            figures.truncate(width);
-        }
-        if figures.len() != width {
-            continue;
-        }
+    for (n, (item, g)) in named.iter().enumerate() {
+        let followed = match successor(format, *item) {
+            Some(next) => named.get(n + 1).is_some_and(|(i, _)| *i == next),
+            None => true,
+        };
+        let width = item_width(format, *item).unwrap_or(0);
+        let Some(figures) = item_figures(g, width).filter(|_| followed) else { continue };
         let slot = &mut out[item.index()];
         match slot {
             Some(held) if *held != figures => conflicted[item.index()] = true,
@@ -300,7 +338,7 @@ pub(crate) fn has_active_rows(cells: &[Cell]) -> bool {
 pub(crate) fn review(cells: &[Cell]) -> ReviewLitigation {
     let groups = groups(cells);
     let runs: Vec<(&str, Vec<Option<Figure>>)> =
-        groups.iter().map(|g| (g.label.as_str(), resolve(&g.cells, 15, |k| k == 15 || k == 5))).collect();
+        groups.iter().map(|g| (g.label.as_str(), resolve(g, 15, |k| k == 15 || k == 5))).collect();
     let mut figures: [Option<[Option<Figure>; 5]>; 3] = [None; 3];
     if let Some((_, run)) = runs.iter().find(|(_, r)| r.len() == 15) {
         for (g, slot) in figures.iter_mut().enumerate() {
@@ -358,6 +396,18 @@ mod tests {
         one.extend([labelled(None), labelled(Some(24)), labelled(Some(25))]);
         let rows = applications(one, true, Some(Format::Layout2019));
         assert_eq!(rows[23], [Some(1); 7]);
+        assert_eq!(rows[20], [None; 7]);
+    }
+
+    #[test]
+    fn the_other_group_as_printed_is_what_its_labels_show() {
+        // 其他处理 1 lost its label and 5.要求… lost its figures: one run between 4.无正当理由 and
+        // 2.申请人逾期未按收费通知 would be 5.要求… only if （六） were printed as one row, which the
+        // label 2.申请人… disproves.
+        let mut groups: Vec<RowGroup> = (0..19).map(|r| labelled(Some(r))).collect();
+        groups.extend([labelled(None), labelled(Some(21)), labelled(Some(22)), labelled(Some(24)), labelled(Some(25))]);
+        let rows = applications(groups, true, Some(Format::Layout2021));
+        assert_eq!(rows[19], [None; 7]);
         assert_eq!(rows[20], [None; 7]);
     }
 

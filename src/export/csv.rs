@@ -22,69 +22,12 @@ use serde_json::Value;
 
 use super::manifest::{FileEntry, HashedFile};
 use super::{ArchivedDocument, ExportError, SnapshotFile};
+use crate::parser::{
+    ACTIVE_ITEMS_2019, ACTIVE_ITEMS_2021, APPLICATION_COLUMNS, APPLICATION_ROWS, REVIEW_FIELDS, REVIEW_GROUPS,
+};
 
 /// The CSV file's name inside the snapshot.
 pub(super) const CSV: &str = "reports.csv";
-
-/// `applications.rows` keys in form order (the parser's schema).
-const APPLICATION_ROWS: [&str; 26] = [
-    "new_received",
-    "carried_over",
-    "granted",
-    "partially_granted",
-    "refused_state_secret",
-    "refused_law_prohibited",
-    "refused_security_stability",
-    "refused_third_party",
-    "refused_internal_affairs",
-    "refused_process_info",
-    "refused_enforcement_file",
-    "refused_admin_query",
-    "unable_no_info",
-    "unable_needs_creation",
-    "unable_unclear",
-    "not_processed_petition",
-    "not_processed_duplicate",
-    "not_processed_publication",
-    "not_processed_mass_repeat",
-    "not_processed_confirm",
-    "other_no_correction",
-    "other_no_fee",
-    "other_misc",
-    "other_total",
-    "total",
-    "carried_forward",
-];
-
-/// The 7 applicant columns of each applications row, in order.
-const APPLICATION_COLUMNS: [&str; 7] =
-    ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other", "total"];
-
-/// Groups and fields of `review_litigation`.
-const REVIEW_GROUPS: [&str; 3] = ["review", "litigation_direct", "litigation_after_review"];
-const REVIEW_FIELDS: [&str; 5] = ["upheld", "corrected", "other", "pending", "total"];
-
-/// `active_disclosure` items and their fields in the 〔2021〕30号 layout.
-const ACTIVE_DISCLOSURE_2021: [(&str, &[&str]); 6] = [
-    ("regulations", &["issued", "repealed", "in_force"]),
-    ("normative_documents", &["issued", "repealed", "in_force"]),
-    ("licensing", &["decisions"]),
-    ("punishment", &["decisions"]),
-    ("enforcement", &["decisions"]),
-    ("fees", &["amount_wan_yuan"]),
-];
-
-/// `active_disclosure` items and their fields in the 〔2019〕60号 layout.
-const ACTIVE_DISCLOSURE_2019: [(&str, &[&str]); 8] = [
-    ("regulations", &["made", "published", "total_public"]),
-    ("normative_documents", &["made", "published", "total_public"]),
-    ("licensing", &["prev_items", "change", "decisions"]),
-    ("other_services", &["prev_items", "change", "decisions"]),
-    ("punishment", &["prev_items", "change", "decisions"]),
-    ("enforcement", &["prev_items", "change", "decisions"]),
-    ("fees", &["prev_items", "change"]),
-    ("procurement", &["items", "amount"]),
-];
 
 /// Where a column's cell comes from.
 enum Source {
@@ -125,7 +68,7 @@ fn columns() -> Vec<Column> {
             cols.push(report(name, format!("/review_litigation/{group}/{field}"), None));
         }
     }
-    for (layout, items) in [("2021", &ACTIVE_DISCLOSURE_2021[..]), ("2019", &ACTIVE_DISCLOSURE_2019[..])] {
+    for (layout, items) in [("2021", &ACTIVE_ITEMS_2021[..]), ("2019", &ACTIVE_ITEMS_2019[..])] {
         for (item, fields) in items {
             for field in *fields {
                 let name = format!("active_disclosure.{item}.{field}");

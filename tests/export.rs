@@ -385,7 +385,7 @@ fn reports_csv_has_one_row_per_report_in_the_fixed_column_order() {
             }
         }
         assert_eq!(one(row, "review_litigation.litigation_after_review.total"), "14");
-        assert_eq!(one(row, "checks_failed"), "applications.balance;litigation_direct.total");
+        assert_eq!(one(row, "checks_failed"), "applications.balance[total];narrative.new_received");
     }
     // Each report fills its own layout's active-disclosure columns only.
     assert_eq!(one(a, "active_disclosure.normative_documents.in_force"), "58");

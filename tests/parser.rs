@@ -7,7 +7,7 @@ mod sim;
 use std::path::PathBuf;
 
 use nianbao::document::{Block, Document, Table};
-use nianbao::parser::{parse_document, parse_text, Format, Report};
+use nianbao::parser::{parse_document, parse_text, Check, Format, Report};
 use serde_json::Value;
 
 /// The shared data folder, beside the repository (`../shared`) or beside the worktrees (`../../shared`).
@@ -121,8 +121,8 @@ fn some<const N: usize>(v: [u64; N]) -> [Option<u64>; N] {
     v.map(Some)
 }
 
-fn failed(report: &Report) -> Vec<&str> {
-    report.checks.iter().filter(|c| !c.ok).map(|c| c.rule.as_str()).collect()
+fn failed(report: &Report) -> Vec<String> {
+    report.checks.iter().filter(|c| !c.ok).map(Check::name).collect()
 }
 
 #[test]
@@ -187,7 +187,10 @@ fn corpus_hongze_2023_review_figures_that_do_not_add_up() {
     assert_eq!(row(&r, "unable_needs_creation"), some([3, 0, 0, 0, 0, 0, 3]));
     let rl = r.review_litigation.as_ref().unwrap();
     assert_eq!(rl.review.fields(), some([10, 1, 0, 0, 0]), "as printed");
-    assert_eq!(failed(&r), ["review_litigation.review.sum", "review_litigation.litigation_after_review.sum"]);
+    assert_eq!(
+        failed(&r),
+        ["review_litigation.group_sum[review]", "review_litigation.group_sum[litigation_after_review]"]
+    );
 }
 
 // ---- the synthetic TRS page of the crawl tests, through a Document built from its HTML ----
@@ -258,7 +261,7 @@ fn the_crawl_tests_synthetic_report_page() {
         assert_eq!(v["active_disclosure"]["fees"]["amount_wan_yuan"], sim.fees_wan_yuan);
         assert!(failed(&r).is_empty(), "{:?}", failed(&r));
         assert!(
-            r.checks.iter().any(|c| c.rule == "applications.other_sum.total"),
+            r.checks.iter().any(|c| c.name() == "applications.other_sum[total]"),
             "the printed （六） total is checked"
         );
         assert!(r.checks.iter().any(|c| c.rule == "narrative.new_received"));
@@ -550,15 +553,15 @@ fn pdf_text_whose_checks_fail_and_whose_narrative_contradicts_its_table() {
     assert_eq!(
         failed(&r),
         [
-            "applications.row_sum.granted",
-            "applications.results_sum.total",
-            "review_litigation.review.sum",
+            "applications.row_sum[granted]",
+            "applications.results_sum[total]",
+            "review_litigation.group_sum[review]",
             "narrative.new_received"
         ]
     );
     let stated = r.checks.iter().find(|c| c.rule == "narrative.new_received").unwrap();
     assert_eq!(stated.detail, "the text states 9 applications received; the table says 10");
-    let granted = r.checks.iter().find(|c| c.rule == "applications.row_sum.granted").unwrap();
+    let granted = r.checks.iter().find(|c| c.name() == "applications.row_sum[granted]").unwrap();
     assert_eq!(granted.detail, "3 + 1 + 0 + 0 + 0 + 0 = 4, not 5");
     insta::assert_json_snapshot!("2021_pdf_failing_checks", v);
 }

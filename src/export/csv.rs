@@ -9,7 +9,8 @@
 //!    fills only its own layout's columns. Three names (`licensing`, `punishment`, `enforcement`
 //!    `.decisions`: 本年处理决定数量 in both forms) occur in both layouts; they are one column each,
 //!    at their 2021 place, filled by reports of either layout, so that no header name repeats;
-//! 5. `checks_failed`: the `rule` of every check with `ok == false`, `;`-separated.
+//! 5. `checks_failed`: the name of every check with `ok == false` (`rule[at]`, see
+//!    [`crate::parser::Check::name`]), `;`-separated.
 //!
 //! An empty cell is a null or missing number, never a guess; numbers are written as JSON writes
 //! them, strings (a signed `change` such as `+1036`) as they are.
@@ -23,7 +24,7 @@ use serde_json::Value;
 use super::manifest::{FileEntry, HashedFile};
 use super::{ArchivedDocument, ExportError, SnapshotFile};
 use crate::parser::{
-    ACTIVE_ITEMS_2019, ACTIVE_ITEMS_2021, APPLICATION_COLUMNS, APPLICATION_ROWS, REVIEW_FIELDS, REVIEW_GROUPS,
+    Check, ACTIVE_ITEMS_2019, ACTIVE_ITEMS_2021, APPLICATION_COLUMNS, APPLICATION_ROWS, REVIEW_FIELDS, REVIEW_GROUPS,
 };
 
 /// The CSV file's name inside the snapshot.
@@ -135,7 +136,8 @@ fn cell(source: &Source, doc: &ArchivedDocument, report: &Value) -> String {
         Source::ChecksFailed => {
             let checks = report["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
             let failed = checks.iter().filter(|c| c["ok"] == Value::Bool(false));
-            failed.filter_map(|c| c["rule"].as_str()).collect::<Vec<_>>().join(";")
+            let names = failed.filter_map(|c| serde_json::from_value::<Check>(c.clone()).ok()).map(|c| c.name());
+            names.collect::<Vec<_>>().join(";")
         }
     }
 }

@@ -17,7 +17,7 @@ static REVIEWED: LazyLock<Regex> =
 static LITIGATED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"行政诉讼\s*(\d+)\s*件").expect("the narrative pattern is valid"));
 
-fn sum_check(rule: String, parts: &[Option<u64>], total: Option<u64>) -> Option<Check> {
+fn sum_check(rule: &str, at: &str, parts: &[Option<u64>], total: Option<u64>) -> Option<Check> {
     let parts: Vec<u64> = parts.iter().copied().collect::<Option<_>>()?;
     let total = total?;
     let sum: u64 = parts.iter().sum();
@@ -28,23 +28,23 @@ fn sum_check(rule: String, parts: &[Option<u64>], total: Option<u64>) -> Option<
     } else {
         format!("{} = {sum}, not {total}", terms.join(" + "))
     };
-    Some(Check { rule, ok, detail })
+    Some(Check { rule: rule.into(), at: Some(at.into()), ok, detail })
 }
 
 /// The rules on table 三; `other_printed` says whether the （六） total row was printed (rather than
 /// summed by the parser, which would make its rule trivially true).
 pub(crate) fn applications(rows: &[ApplicationCells; 26], other_printed: bool, out: &mut Vec<Check>) {
     for (key, row) in APPLICATION_ROWS.iter().zip(rows) {
-        out.extend(sum_check(format!("applications.row_sum.{key}"), &row[..6], row[6]));
+        out.extend(sum_check("applications.row_sum", key, &row[..6], row[6]));
     }
     for (c, column) in APPLICATION_COLUMNS.iter().enumerate() {
         let results: Vec<Option<u64>> = (2..=19).chain([23]).map(|r| rows[r][c]).collect();
-        out.extend(sum_check(format!("applications.results_sum.{column}"), &results, rows[24][c]));
+        out.extend(sum_check("applications.results_sum", column, &results, rows[24][c]));
     }
     if other_printed {
         for (c, column) in APPLICATION_COLUMNS.iter().enumerate() {
             let parts: Vec<Option<u64>> = (20..=22).map(|r| rows[r][c]).collect();
-            out.extend(sum_check(format!("applications.other_sum.{column}"), &parts, rows[23][c]));
+            out.extend(sum_check("applications.other_sum", column, &parts, rows[23][c]));
         }
     }
     for (c, column) in APPLICATION_COLUMNS.iter().enumerate() {
@@ -54,7 +54,8 @@ pub(crate) fn applications(rows: &[ApplicationCells; 26], other_printed: bool, o
         let ok = new + carried == total + forward;
         let sign = if ok { "=" } else { "≠" };
         out.push(Check {
-            rule: format!("applications.balance.{column}"),
+            rule: "applications.balance".into(),
+            at: Some((*column).into()),
             ok,
             detail: format!("{new} + {carried} {sign} {total} + {forward}"),
         });
@@ -65,7 +66,7 @@ pub(crate) fn applications(rows: &[ApplicationCells; 26], other_printed: bool, o
 pub(crate) fn review(review: &ReviewLitigation, out: &mut Vec<Check>) {
     for (name, group) in REVIEW_GROUPS.iter().zip(review.groups()) {
         let f = group.fields();
-        out.extend(sum_check(format!("review_litigation.{name}.sum"), &f[..4], f[4]));
+        out.extend(sum_check("review_litigation.group_sum", name, &f[..4], f[4]));
     }
 }
 
@@ -76,7 +77,8 @@ fn stated(pattern: &Regex, prose: &str) -> Option<u64> {
 fn narrative_check(rule: &str, what: &str, stated: Option<u64>, table: Option<u64>) -> Option<Check> {
     let (stated, table) = (stated?, table?);
     let ok = stated == table;
-    Some(Check { rule: rule.into(), ok, detail: format!("the text states {stated} {what}; the table says {table}") })
+    let detail = format!("the text states {stated} {what}; the table says {table}");
+    Some(Check { rule: rule.into(), at: None, ok, detail })
 }
 
 /// The narrative's figures against the tables.
@@ -101,13 +103,13 @@ mod tests {
 
     #[test]
     fn sums_report_their_equation() {
-        let c = sum_check("r".into(), &[Some(1), Some(2)], Some(3)).unwrap();
+        let c = sum_check("r", "x", &[Some(1), Some(2)], Some(3)).unwrap();
         assert!(c.ok);
         assert_eq!(c.detail, "1 + 2 = 3");
-        let c = sum_check("r".into(), &[Some(1), Some(2)], Some(4)).unwrap();
+        let c = sum_check("r", "x", &[Some(1), Some(2)], Some(4)).unwrap();
         assert!(!c.ok);
         assert_eq!(c.detail, "1 + 2 = 3, not 4");
-        assert!(sum_check("r".into(), &[Some(1), None], Some(4)).is_none(), "not evaluated with a figure missing");
+        assert!(sum_check("r", "x", &[Some(1), None], Some(4)).is_none(), "not evaluated with a figure missing");
     }
 
     #[test]
@@ -125,8 +127,8 @@ mod tests {
         rows[25][0] = Some(2);
         out.clear();
         applications(&rows, false, &mut out);
-        let bad: Vec<&str> = out.iter().filter(|c| !c.ok).map(|c| c.rule.as_str()).collect();
-        assert_eq!(bad, ["applications.row_sum.carried_forward", "applications.balance.natural_person"]);
+        let bad: Vec<String> = out.iter().filter(|c| !c.ok).map(Check::name).collect();
+        assert_eq!(bad, ["applications.row_sum[carried_forward]", "applications.balance[natural_person]"]);
     }
 
     #[test]

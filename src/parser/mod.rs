@@ -14,14 +14,16 @@
 //!   order: the document is read as one flat sequence of cells, cut into labels and runs of figures.
 //!
 //! # Checks
-//! Each reported [`Check`] names its rule, whether the figures satisfy it and the equation behind
-//! it. A rule is evaluated only when every figure it needs is present; a failed rule is data about
-//! the report, not an error. The rules, in the order they are reported:
-//! - `applications.row_sum.<row>`: the six applicant columns add up to the total column;
-//! - `applications.results_sum.<column>`: the result rows (予以公开 … （六）) add up to （七）总计;
-//! - `applications.other_sum.<column>`: the three （六） rows add up to a printed （六） total row;
-//! - `applications.balance.<column>`: 新收 + 上年结转 = 总计 + 结转下年度;
-//! - `review_litigation.<group>.sum`: each group of table 四 adds up to its 总计;
+//! Each reported [`Check`] names its rule (`rule`, as the contract names it), where it was applied
+//! (`at`: the row, column or group; absent for a rule that applies once), whether the figures
+//! satisfy it and the equation behind it. A rule is evaluated only when every figure it needs is
+//! present; a failed rule is data about the report, not an error. The rules, in the order they are
+//! reported:
+//! - `applications.row_sum` at each row: the six applicant columns add up to the total column;
+//! - `applications.results_sum` at each column: the result rows (予以公开 … （六）) add up to （七）总计;
+//! - `applications.other_sum` at each column: the three （六） rows add up to a printed （六） total row;
+//! - `applications.balance` at each column: 新收 + 上年结转 = 总计 + 结转下年度;
+//! - `review_litigation.group_sum` at each group: each group of table 四 adds up to its 总计;
 //! - `narrative.new_received`, `narrative.review_total`, `narrative.litigation_total`: a figure the
 //!   text states ("收到政府信息公开申请9件", "行政复议 5 件", "行政诉讼 4 件") equals the table's.
 //!

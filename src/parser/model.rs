@@ -347,10 +347,25 @@ impl ReviewGroup {
 /// One consistency rule evaluated on the report; a failed check is data about the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
-    /// Which rule, e.g. `applications.balance.total` (see [`crate::parser`] for the list).
+    /// Which rule, e.g. `applications.balance` (see [`crate::parser`] for the list).
     pub rule: String,
+    /// Where the rule was applied: a row (`new_received`), a column (`total`) or a group
+    /// (`review`); absent for a rule that applies once. An addition to the contract's check object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
     /// Whether the report's figures satisfy it.
     pub ok: bool,
     /// The figures as an equation a reader can verify, e.g. "1 + 0 = 1 + 0".
     pub detail: String,
+}
+
+impl Check {
+    /// The rule with where it was applied, `applications.balance[total]`: one name per check, as
+    /// the CSV's `checks_failed` lists them.
+    pub fn name(&self) -> String {
+        match &self.at {
+            Some(at) => format!("{}[{at}]", self.rule),
+            None => self.rule.clone(),
+        }
+    }
 }

@@ -211,9 +211,9 @@ fn report(layout: &str, agency: &str, year: i64) -> Value {
         "applications": {"columns": COLUMNS, "rows": rows},
         "review_litigation": review,
         "checks": [
-            {"rule": "applications.balance", "ok": false, "detail": "1 + 0 ≠ 2 + 0"},
-            {"rule": "review.total", "ok": true, "detail": "0 = 0"},
-            {"rule": "litigation_direct.total", "ok": false, "detail": "1 ≠ 2"}
+            {"rule": "applications.balance", "at": "total", "ok": false, "detail": "1 + 0 ≠ 2 + 0"},
+            {"rule": "review_litigation.group_sum", "at": "review", "ok": true, "detail": "0 = 0"},
+            {"rule": "narrative.new_received", "ok": false, "detail": "the text states 1 applications received; the table says 2"}
         ]
     })
 }

@@ -11,6 +11,9 @@ mod sim;
 
 use std::io::Write;
 
+use nianbao::clean::{clean_bytes, CleanError};
+use nianbao::document::{Block, Document};
+use proptest::prelude::*;
 use sim::SimReport;
 
 /// The synthetic report of the round-trip fixture `sim_report.doc`.
@@ -130,4 +133,443 @@ fn write_fixture_sources() {
         report.body_html()
     );
     std::fs::write(dir.join("sim_full.html"), html).unwrap();
+}
+
+// ---- a Word 97 document built from raw bytes: FIB, pieces, piece table, paragraph properties ----
+
+/// Where the main text starts in the WordDocument stream (after the FIB).
+const TEXT_AT: usize = 1024;
+
+/// The streams of a hand-built document, before they are packed into a compound file.
+#[derive(Debug, Clone)]
+struct RawDoc {
+    word: Vec<u8>,
+    table: Vec<u8>,
+    /// The table stream's name: `1Table` (the FIB's flag says so) or `0Table`.
+    table_name: &'static str,
+    data: Option<Vec<u8>>,
+}
+
+impl RawDoc {
+    /// A document of `pieces` (text, stored compressed as CP1252) whose first `ccp_text` characters
+    /// are the main text. `marks[i]` is the grpprl (sprms) of the paragraph ended by the i-th `\r` or
+    /// `\x07`; without `marks` the document has no paragraph properties.
+    fn new(pieces: &[(&str, bool)], ccp_text: u32, marks: Option<&[Vec<u8>]>) -> RawDoc {
+        let mut word = vec![0u8; TEXT_AT];
+        let mut plc_cps = vec![0u32];
+        let mut pcds = Vec::new();
+        let mut marks_at = Vec::new();
+        for (text, compressed) in pieces {
+            let fc = word.len() as u32;
+            pcds.push(if *compressed { (fc * 2) | 0x4000_0000 } else { fc });
+            for c in text.chars() {
+                if matches!(c, '\r' | '\x07') {
+                    marks_at.push(word.len() as u32);
+                }
+                if *compressed {
+                    let mut utf8 = [0; 4];
+                    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut utf8));
+                    assert!(!unmappable, "{c:?} is not CP1252");
+                    word.extend_from_slice(&bytes);
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        word.extend_from_slice(&unit.to_le_bytes());
+                    }
+                }
+            }
+            plc_cps.push(plc_cps.last().unwrap() + text.chars().count() as u32);
+        }
+        let text_end = word.len() as u32;
+        let mut table = vec![0x02];
+        let plc: Vec<u8> = plc_cps
+            .iter()
+            .flat_map(|cp| cp.to_le_bytes())
+            .chain(pcds.iter().flat_map(|fc| [&[0u8, 0][..], &fc.to_le_bytes(), &[0, 0]].concat()))
+            .collect();
+        table.extend((plc.len() as u32).to_le_bytes());
+        table.extend(plc);
+        let clx = (0u32, table.len() as u32);
+        let mut papx_bins = (0u32, 0u32);
+        if let Some(marks) = marks {
+            word.resize(word.len().div_ceil(512) * 512, 0);
+            let page = word.len() / 512;
+            word.extend(fkp(TEXT_AT as u32, &marks_at, marks));
+            papx_bins = (table.len() as u32, 12);
+            for v in [TEXT_AT as u32, text_end, page as u32] {
+                table.extend(v.to_le_bytes());
+            }
+        }
+        write_fib(&mut word, 0x0200, ccp_text, clx, papx_bins);
+        RawDoc { word, table, table_name: "1Table", data: None }
+    }
+
+    /// The compound file holding the streams.
+    fn pack(&self) -> Vec<u8> {
+        let mut file = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+        let mut streams = vec![("/WordDocument", &self.word), (self.table_name, &self.table)];
+        if let Some(data) = &self.data {
+            streams.push(("/Data", data));
+        }
+        for (name, bytes) in streams {
+            file.create_stream(name).unwrap().write_all(bytes).unwrap();
+        }
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+}
+
+/// A FIB for Word 97: signature, version, flags, ccpText, and the CLX and PlcBtePapx in the table stream.
+fn write_fib(word: &mut [u8], flags: u16, ccp_text: u32, clx: (u32, u32), papx_bins: (u32, u32)) {
+    let mut put = |at: usize, bytes: &[u8]| word[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &0xA5ECu16.to_le_bytes());
+    put(2, &0x00C1u16.to_le_bytes());
+    put(0x0A, &flags.to_le_bytes());
+    put(32, &14u16.to_le_bytes());
+    put(62, &22u16.to_le_bytes());
+    put(76, &ccp_text.to_le_bytes());
+    put(152, &93u16.to_le_bytes());
+    for (index, (fc, lcb)) in [(13, papx_bins), (33, clx)] {
+        put(154 + 8 * index, &fc.to_le_bytes());
+        put(158 + 8 * index, &lcb.to_le_bytes());
+    }
+}
+
+/// One FKP page of paragraph properties: a run per paragraph mark, `marks[i]` for the i-th.
+fn fkp(first_fc: u32, marks_at: &[u32], marks: &[Vec<u8>]) -> Vec<u8> {
+    let mut page = vec![0u8; 512];
+    let runs = marks_at.len();
+    let mut fcs = vec![first_fc];
+    fcs.extend(marks_at.iter().map(|fc| fc + 2));
+    for (i, fc) in fcs.iter().enumerate() {
+        page[4 * i..4 * i + 4].copy_from_slice(&fc.to_le_bytes());
+    }
+    let mut free = 511;
+    for i in 0..runs {
+        let grpprl = [&[0u8, 0][..], marks.get(i).map_or(&[][..], Vec::as_slice)].concat();
+        let padded = grpprl.len() + grpprl.len() % 2;
+        free = (free - padded - 2) & !1;
+        page[free] = 0;
+        page[free + 1] = (padded / 2) as u8;
+        page[free + 2..free + 2 + grpprl.len()].copy_from_slice(&grpprl);
+        page[4 * (runs + 1) + 13 * i] = (free / 2) as u8;
+    }
+    assert!(free > 4 * (runs + 1) + 13 * runs, "the test's paragraphs fit one FKP page");
+    page[511] = runs as u8;
+    page
+}
+
+const IN_TABLE: [u8; 3] = [0x16, 0x24, 1];
+const ROW_END: [u8; 3] = [0x17, 0x24, 1];
+
+/// A row mark's sprms: in a table, the row end, and sprmTDefTable with `edges` (twips) and per-cell
+/// TC80 flags (0x20 merged vertically, 0x40 the merge's first cell, 0x02 merged into the left cell).
+fn row_mark(edges: &[i16], flags: &[u16]) -> Vec<u8> {
+    let mut operand = vec![flags.len() as u8];
+    operand.extend(edges.iter().flat_map(|e| e.to_le_bytes()));
+    for f in flags {
+        operand.extend(f.to_le_bytes());
+        operand.extend([0u8; 18]);
+    }
+    let mut sprms = [&IN_TABLE[..], &ROW_END, &[0x08, 0xD6]].concat();
+    sprms.extend(((operand.len() + 1) as u16).to_le_bytes());
+    sprms.extend(operand);
+    sprms
+}
+
+fn clean_raw(doc: &RawDoc, name: &str) -> Result<Document, CleanError> {
+    clean_bytes(&doc.pack(), Some("application/msword"), Some(name), None)
+}
+
+fn paragraphs(doc: &Document) -> Vec<&str> {
+    doc.blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Paragraph(p) | Block::Heading(p) => Some(p.as_str()),
+            Block::Table(_) => None,
+        })
+        .collect()
+}
+
+fn tables(doc: &Document) -> Vec<Vec<Vec<String>>> {
+    doc.tables().map(|t| t.rows.clone()).collect()
+}
+
+fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
+#[test]
+fn compressed_and_utf16_pieces_give_the_main_text_with_field_results_only() {
+    let pieces = [
+        ("某局2022年政府信息公开工作年度报告\r一、总体情况\r", false),
+        ("Caf\u{e9} open\tdata, see \x13 HYPERLINK \"x\" \x14the portal\x15.\x0bNext line\x01\r", true),
+        ("共收到申请\x13 = 3 \x14\x13 NESTED \x14三\x15\x15件。\x0c第二页\r页眉不在正文\r", false),
+    ];
+    let main: u32 =
+        pieces.iter().map(|(t, _)| t.chars().count() as u32).sum::<u32>() - "页眉不在正文\r".chars().count() as u32;
+    let doc = clean_raw(&RawDoc::new(&pieces, main, None), "2022年报.doc").unwrap();
+    assert_eq!(doc.title.as_deref(), Some("某局2022年政府信息公开工作年度报告"));
+    assert_eq!(
+        paragraphs(&doc),
+        ["一、总体情况", "Café open data, see the portal.", "Next line", "共收到申请三件。", "第二页"]
+    );
+    assert!(!doc.text().contains("页眉"), "text past ccpText (headers, notes) is not the body");
+}
+
+#[test]
+fn a_table_without_paragraph_properties_ends_rows_at_a_doubled_cell_mark() {
+    let pieces = [("表前\r甲\x07乙\x07\x07丙\x07丁\x07\x07表后\r", false)];
+    let doc = clean_raw(&RawDoc::new(&pieces, 17, None), "t.doc").unwrap();
+    assert_eq!(paragraphs(&doc), ["表前", "表后"]);
+    assert_eq!(tables(&doc), [grid(&[&["甲", "乙"], &["丙", "丁"]])]);
+}
+
+/// A table with merges both ways, an empty cell and a cell of two paragraphs, its rows described
+/// by sprmTDefTable (the last one through sprmPHugePapx in the Data stream).
+fn merged_table_doc() -> RawDoc {
+    let text = "标题段\r项目\x07数量\x07\x07\x07甲\x07乙\x07\x07合计\x07\x07五\r件\x07\x07结语\r";
+    let mut marks = vec![Vec::new()];
+    marks.extend([IN_TABLE.to_vec(), IN_TABLE.to_vec(), row_mark(&[0, 1000, 3000], &[0x60, 0])]);
+    marks.extend([IN_TABLE.to_vec(), IN_TABLE.to_vec(), IN_TABLE.to_vec()]);
+    marks.push(row_mark(&[0, 1000, 2000, 3000], &[0x20, 0, 0]));
+    marks.extend([IN_TABLE.to_vec(), IN_TABLE.to_vec(), IN_TABLE.to_vec(), IN_TABLE.to_vec()]);
+    let last_row = row_mark(&[0, 1000, 2010, 3000], &[0, 0, 0]);
+    let mut huge = (last_row.len() as u16).to_le_bytes().to_vec();
+    huge.extend(&last_row);
+    marks.push([&[0x46, 0x66][..], &0u32.to_le_bytes()].concat());
+    marks.push(Vec::new());
+    let mut doc = RawDoc::new(&[(text, false)], text.chars().count() as u32, Some(&marks));
+    doc.data = Some(huge);
+    doc
+}
+
+#[test]
+fn row_layouts_give_spans_merges_and_empty_cells_their_place_in_the_grid() {
+    let doc = clean_raw(&merged_table_doc(), "merged.doc").unwrap();
+    assert_eq!(paragraphs(&doc), ["标题段", "结语"]);
+    assert_eq!(tables(&doc), [grid(&[&["项目", "数量", "数量"], &["项目", "甲", "乙"], &["合计", "", "五件"]])]);
+}
+
+#[test]
+fn a_wps_file_in_the_word_format_cleans_like_a_doc() {
+    let raw = merged_table_doc();
+    let as_doc = clean_raw(&raw, "a.doc").unwrap();
+    let as_wps = clean_bytes(&raw.pack(), None, Some("2023年报.wps"), None).unwrap();
+    assert_eq!(as_doc, as_wps);
+}
+
+// ---- errors ----
+
+#[test]
+fn encrypted_old_and_broken_documents_are_errors_naming_the_input() {
+    let pieces = [("某局2022年政府信息公开工作年度报告\r", false)];
+    let mut encrypted = RawDoc::new(&pieces, 19, None);
+    encrypted.word[0x0B] |= 0x01;
+    let err = clean_raw(&encrypted, "加密.doc").unwrap_err();
+    assert!(matches!(err, CleanError::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("加密.doc") && err.to_string().contains("encrypted"), "{err}");
+
+    let mut word95 = RawDoc::new(&pieces, 19, None);
+    word95.word[2..4].copy_from_slice(&0x0068u16.to_le_bytes());
+    let err = clean_raw(&word95, "old.doc").unwrap_err();
+    assert!(err.to_string().contains("old.doc") && err.to_string().contains("Word 6.0/95"), "{err}");
+
+    let mut no_pieces = RawDoc::new(&pieces, 19, None);
+    no_pieces.word[422..426].copy_from_slice(&0u32.to_le_bytes());
+    let err = clean_raw(&no_pieces, "np.doc").unwrap_err();
+    assert!(matches!(err, CleanError::Corrupt { format: "DOC", .. }), "{err:?}");
+    assert!(err.to_string().contains("np.doc") && err.to_string().contains("no piece table"), "{err}");
+
+    let mut wrong_stream = RawDoc::new(&pieces, 19, None);
+    wrong_stream.table_name = "/0Table";
+    let err = clean_raw(&wrong_stream, "ws.doc").unwrap_err();
+    assert!(err.to_string().contains("ws.doc") && err.to_string().contains("1Table"), "{err}");
+
+    let mut beyond = RawDoc::new(&pieces, 19, None);
+    beyond.word.truncate(TEXT_AT + 10);
+    let err = clean_raw(&beyond, "short.doc").unwrap_err();
+    assert!(err.to_string().contains("short.doc") && err.to_string().contains("beyond"), "{err}");
+}
+
+/// A compound file with the given streams.
+fn compound(streams: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut file = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    for (name, bytes) in streams {
+        file.create_stream(name).unwrap().write_all(bytes).unwrap();
+    }
+    file.flush().unwrap();
+    file.into_inner().into_inner()
+}
+
+#[test]
+fn old_wps_files_stay_unsupported_and_workbooks_go_to_the_sheet_reader() {
+    let wps = compound(&[("/WpsContent", b"kingsoft"), ("/Summary", b"x")]);
+    let err = clean_bytes(&wps, None, Some("报告.wps"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Unsupported { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("报告.wps") && message.contains("Kingsoft") && message.contains("WordDocument"), "{err}");
+
+    let err = clean_bytes(&wps, None, Some("报告.doc"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Unsupported { .. }) && err.to_string().contains("报告.doc"), "{err:?}");
+
+    let workbook = compound(&[("/Workbook", b"not really BIFF")]);
+    let err = clean_bytes(&workbook, None, Some("报表.xls"), None).unwrap_err();
+    assert!(matches!(err, CleanError::Corrupt { format: "XLS", .. }), "the workbook reader answered: {err:?}");
+}
+
+// ---- LibreOffice-made fixtures ----
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/clean/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn clean_fixture(name: &str) -> Document {
+    let path = std::path::PathBuf::from(format!("{}/tests/fixtures/clean/{name}", env!("CARGO_MANIFEST_DIR")));
+    nianbao::clean::clean_file(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn libreoffice_doc_paragraphs_fields_breaks_and_merged_table() {
+    let doc = clean_fixture("layout.doc");
+    assert_eq!(doc.title.as_deref(), Some("某区政务服务管理局2023年政府信息公开工作年度报告"));
+    assert_eq!(
+        paragraphs(&doc),
+        [
+            "一、总体情况",
+            "第一行",
+            "第二行",
+            "详见门户网站。",
+            "二、主动公开政府信息情况",
+            "三、结语：表格之后的段落。"
+        ]
+    );
+    assert!(matches!(doc.blocks[5], Block::Table(_)), "the table stands between its paragraphs: {:?}", doc.blocks);
+    assert_eq!(
+        tables(&doc),
+        [grid(&[
+            &["信息内容", "本年新制作数量", "本年新制作数量", "现行有效件数"],
+            &["信息内容", "规章", "规范性文件", ""],
+            &["数量", "3", "", "12"],
+            &["合计", "15", "15", "15"],
+        ])]
+    );
+    assert!(!doc.text().contains("HYPERLINK"), "field codes are dropped");
+}
+
+#[test]
+fn libreoffice_doc_of_the_review_table_matches_the_synthetic_report() {
+    let report = sim_report();
+    let doc = clean_fixture("sim_report.doc");
+    assert_eq!(doc.title, Some(report.title()));
+    assert!(paragraphs(&doc)
+        .contains(&format!("本年度共收到政府信息公开申请{}件，均已按期答复。", report.received()).as_str()));
+    let rows = &tables(&doc)[0];
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0][..6], ["行政复议", "行政复议", "行政复议", "行政复议", "行政复议", "行政诉讼"]);
+    assert_eq!(rows[1][4..6], ["行政复议", "未经复议直接起诉"]);
+    let figures: Vec<String> = report.review.iter().flatten().map(u32::to_string).collect();
+    assert_eq!(rows[3], figures);
+}
+
+#[test]
+fn the_synthetic_report_round_tripped_through_libreoffice_parses_to_the_same_numbers() {
+    let sim = SimReport::new("某县人民政府办公室", 2021, 5);
+    let doc = clean_fixture("sim_full.doc");
+    let r = nianbao::parser::parse_document(&doc);
+    assert_eq!(r.agency.as_deref(), Some("某县人民政府办公室"));
+    assert_eq!((r.year, r.format), (Some(2021), Some(nianbao::parser::Format::Layout2021)));
+    let rows = &r.applications.as_ref().expect("table 三 is read").rows;
+    for (i, want) in sim.applications.iter().enumerate() {
+        assert_eq!(rows.0[i], want.map(|v| Some(u64::from(v))), "row {i}");
+    }
+    let review = r.review_litigation.as_ref().expect("table 四 is read");
+    for (group, want) in review.groups().iter().zip(sim.review) {
+        assert_eq!(group.fields(), want.map(|v| Some(u64::from(v))));
+    }
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["active_disclosure"]["licensing"]["decisions"], sim.licensing);
+    assert_eq!(v["active_disclosure"]["normative_documents"]["in_force"], sim.documents[1][2]);
+    assert_eq!(v["active_disclosure"]["fees"]["amount_wan_yuan"], sim.fees_wan_yuan);
+    let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.rule.as_str()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+}
+
+#[test]
+fn the_doc_cleans_to_what_its_docx_source_cleans_to() {
+    for (docx, doc) in [(layout_docx(), "layout.doc"), (sim_report_docx(), "sim_report.doc")] {
+        let from_docx = clean_bytes(&docx, None, Some("source.docx"), None).unwrap();
+        assert_eq!(clean_fixture(doc), from_docx, "{doc}");
+    }
+}
+
+// ---- hostile input ----
+
+/// The streams of a compound file, by name.
+fn streams_of(file: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut cfb = cfb::CompoundFile::open(std::io::Cursor::new(file)).unwrap();
+    let names: Vec<String> =
+        cfb.walk().filter(|e| e.is_stream()).map(|e| e.path().to_string_lossy().into_owned()).collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut cfb.open_stream(&name).unwrap(), &mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Byte changes: (which stream, position as a fraction of its length, new byte).
+fn mutations() -> impl Strategy<Value = Vec<(usize, f64, u8)>> {
+    prop::collection::vec((0usize..4, 0.0f64..1.0, any::<u8>()), 1..24)
+}
+
+fn mutate(streams: &mut [(String, Vec<u8>)], changes: &[(usize, f64, u8)]) {
+    for &(which, at, byte) in changes {
+        let (_, bytes) = &mut streams[which % streams.len()];
+        if !bytes.is_empty() {
+            let i = ((bytes.len() as f64 * at) as usize).min(bytes.len() - 1);
+            bytes[i] = byte;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_streams_never_panic(changes in mutations(), fixture_file in 0usize..3, truncate in 0.0f64..1.5) {
+        let file = match fixture_file {
+            0 => merged_table_doc().pack(),
+            1 => fixture("layout.doc"),
+            _ => fixture("sim_report.doc"),
+        };
+        let mut streams = streams_of(&file);
+        mutate(&mut streams, &changes);
+        if truncate < 1.0 {
+            let (_, word) = &mut streams[0];
+            word.truncate((word.len() as f64 * truncate) as usize);
+        }
+        let refs: Vec<(&str, &[u8])> = streams.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+        let _ = clean_bytes(&compound(&refs), None, Some("m.doc"), None);
+    }
+
+    #[test]
+    fn mutated_containers_never_panic(changes in prop::collection::vec((0.0f64..1.0, any::<u8>()), 1..16)) {
+        let mut file = fixture("layout.doc");
+        for (at, byte) in changes {
+            let i = ((file.len() as f64 * at) as usize).min(file.len() - 1);
+            file[i] = byte;
+        }
+        let _ = clean_bytes(&file, None, Some("c.doc"), None);
+    }
+
+    #[test]
+    fn random_bytes_after_the_ole_signature_never_panic(tail in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let mut file = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        file.extend(tail);
+        let _ = clean_bytes(&file, None, Some("r.wps"), None);
+    }
 }

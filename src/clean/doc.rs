@@ -24,7 +24,7 @@ use crate::document::{Block, Document};
 /// The largest stream read out of the container.
 const MAX_STREAM_BYTES: u64 = 64 * 1024 * 1024;
 /// The most characters of main text read (a report has far fewer).
-const MAX_TEXT_CHARS: u32 = 16 * 1024 * 1024;
+const MAX_TEXT_CHARS: u32 = 4 * 1024 * 1024;
 /// Word's own limit on cells in a row is 63.
 const MAX_ROW_CELLS: usize = 64;
 /// Cell edges closer than this (in twips, 1/1440 inch) are one grid line.
@@ -328,12 +328,18 @@ impl<'a> ParagraphProperties<'a> {
 
     /// The properties of the paragraph whose mark is stored at `fc`; `None` when no bin covers it.
     fn at(&self, fc: u32) -> Option<Paragraph> {
-        let bin = self.bins.iter().find(|(start, end, _)| (*start..*end).contains(&fc))?;
+        // Bins and runs are searched by halving: hostile files may hold millions of marks.
+        let bin = self.bins.get(self.bins.partition_point(|(_, end, _)| *end <= fc))?;
         let page = slice(self.word, bin.2.checked_mul(PAGE)?, PAGE)?;
+        if fc < bin.0 {
+            return None;
+        }
         let runs = usize::from(page[PAGE - 1]);
-        let run = (0..runs).find(
-            |&i| matches!((u32_at(page, 4 * i), u32_at(page, 4 * (i + 1))), (Some(a), Some(b)) if (a..b).contains(&fc)),
-        )?;
+        let fcs: Vec<u32> = (0..=runs).map_while(|i| u32_at(page, 4 * i)).collect();
+        let run = fcs.get(1..)?.partition_point(|end| *end <= fc);
+        if run >= runs || fcs.get(run).is_none_or(|start| fc < *start) {
+            return None;
+        }
         let offset = usize::from(*page.get(4 * (runs + 1) + 13 * run)?) * 2;
         if offset == 0 {
             return Some(Paragraph::default());
@@ -447,6 +453,8 @@ struct Builder {
     paragraph: String,
     /// Open fields: whether each is past its separator (showing its result).
     fields: Vec<bool>,
+    /// How many open fields are still in their code; text shows only when none is.
+    in_code: usize,
     /// The last mark was a cell end, so a cell mark right after it ends the row (when the
     /// paragraph properties do not say).
     after_cell_end: bool,
@@ -459,16 +467,22 @@ fn structure(text: &[(char, u32)], properties: &ParagraphProperties<'_>) -> Vec<
         match c {
             '\r' | '\x0c' | '\x0e' => builder.end_paragraph(properties.at(fc)),
             '\x07' => builder.cell_mark(properties.at(fc), after_cell_end),
-            '\x13' => builder.fields.push(false),
+            '\x13' => {
+                builder.fields.push(false);
+                builder.in_code += 1;
+            }
             '\x14' => {
-                if let Some(top) = builder.fields.last_mut() {
-                    *top = true;
+                if let Some(shown @ false) = builder.fields.last_mut() {
+                    *shown = true;
+                    builder.in_code -= 1;
                 }
             }
             '\x15' => {
-                builder.fields.pop();
+                if builder.fields.pop() == Some(false) {
+                    builder.in_code -= 1;
+                }
             }
-            _ if !builder.fields.iter().all(|shown| *shown) => {}
+            _ if builder.in_code > 0 => {}
             '\t' => builder.paragraph.push(' '),
             '\x0b' => builder.paragraph.push('\n'),
             '\x1e' => builder.paragraph.push('-'),
@@ -546,7 +560,7 @@ fn grid_cells(rows: Vec<(Vec<String>, Option<RowDef>)>) -> Vec<Vec<Cell>> {
     let mut lines: Vec<i32> = rows.iter().filter_map(|(_, def)| def.as_ref()).flat_map(|d| d.edges.clone()).collect();
     lines.sort_unstable();
     lines.dedup_by(|later, first| *later - *first <= EDGE_TOLERANCE);
-    let column = |edge: i32| lines.iter().take_while(|line| **line - EDGE_TOLERANCE <= edge).count();
+    let column = |edge: i32| lines.partition_point(|line| *line - EDGE_TOLERANCE <= edge);
     rows.into_iter()
         .map(|(texts, def)| {
             let Some(def) = def.filter(|d| d.merges.len() == texts.len()) else {
@@ -568,4 +582,69 @@ fn grid_cells(rows: Vec<(Vec<String>, Option<RowDef>)>) -> Vec<Vec<Cell>> {
             cells
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Vec<(char, u32)> {
+        s.chars().zip(0..).collect()
+    }
+
+    #[test]
+    fn sprm_operands_are_sized_by_their_kind() {
+        let mut grpprl = vec![0x16, 0x24, 1, 0x49, 0x66, 2, 0, 0, 0, 0x2B, 0xD6, 2, 1, 3];
+        grpprl.extend([0x08, 0xD6, 5, 0, 1, 0, 0, 0x10]);
+        grpprl.extend([0x17, 0x24, 1, 0xFF]);
+        let sprms: Vec<(u16, usize)> = Sprms(&grpprl).map(|(sprm, operand)| (sprm, operand.len())).collect();
+        assert_eq!(sprms, [(0x2416, 1), (0x6649, 4), (0xD62B, 3), (0xD608, 6), (0x2417, 1)]);
+    }
+
+    #[test]
+    fn a_row_definition_gives_edges_and_merge_flags() {
+        let mut operand = vec![0, 0, 2];
+        operand.extend([0i16, 1000, 2500].iter().flat_map(|e| e.to_le_bytes()));
+        operand.extend([0x60u8, 0].iter().chain(&[0u8; 18]));
+        operand.extend([0x02u8, 0].iter().chain(&[0u8; 18]));
+        let row = define_row(&operand).unwrap();
+        assert_eq!(row, RowDef { edges: vec![0, 1000, 2500], merges: vec![(false, false), (true, false)] });
+        assert_eq!(define_row(&[0, 0, 5, 1, 2]), None, "edges past the operand");
+    }
+
+    #[test]
+    fn piece_tables_out_of_order_or_ragged_are_refused() {
+        let plc = |cps: &[u32], fcs: &[u32]| -> Vec<u8> {
+            let mut b: Vec<u8> = cps.iter().flat_map(|c| c.to_le_bytes()).collect();
+            for fc in fcs {
+                b.extend([0, 0]);
+                b.extend(fc.to_le_bytes());
+                b.extend([0, 0]);
+            }
+            b
+        };
+        let pieces = read_plc_pcd(&plc(&[0, 3, 5], &[0x4000_0800, 100])).unwrap();
+        assert_eq!(pieces[0], Piece { cps: 0..3, offset: 0x400, compressed: true });
+        assert_eq!(pieces[1], Piece { cps: 3..5, offset: 100, compressed: false });
+        assert!(read_plc_pcd(&plc(&[0, 5, 3], &[0, 0])).is_err());
+        assert!(read_plc_pcd(&plc(&[0, 3], &[0])[..10]).is_err());
+        assert!(read_pieces(&[0x01, 0xFF, 0xFF]).is_err(), "a modifier of negative size");
+        assert!(read_pieces(&[0x01, 0x00, 0x00]).is_err(), "modifiers and no piece table");
+    }
+
+    #[test]
+    fn only_field_results_show_and_stray_field_marks_are_harmless() {
+        let blocks =
+            structure(&text("甲\x13 REF \x13 X \x14y\x15 \x14乙\x15丙\x15\x14丁\r"), &ParagraphProperties::default());
+        assert_eq!(blocks, [Block::Paragraph("甲乙丙丁".into())]);
+    }
+
+    #[test]
+    fn many_open_fields_do_not_slow_the_text_down() {
+        let mut s = "\x13".repeat(200_000);
+        s.push_str(&"字".repeat(200_000));
+        s.push_str(&"\x14\x15".repeat(200_000));
+        s.push_str("尾\r");
+        assert_eq!(structure(&text(&s), &ParagraphProperties::default()), [Block::Paragraph("尾".into())]);
+    }
 }

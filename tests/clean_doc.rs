@@ -94,7 +94,8 @@ fn sim_report_docx() -> Vec<u8> {
     docx(&body)
 }
 
-/// `layout.docx`: paragraphs with a line break, a hyperlink field, a page break, and a table with
+/// `layout.docx`: paragraphs with a line break, a hyperlink field, a tracked change (a deleted and an
+/// inserted figure), a page break, and a table with
 /// merges in both directions and empty cells.
 fn layout_docx() -> Vec<u8> {
     let mut body = p("某区政务服务管理局2023年政府信息公开工作年度报告");
@@ -105,6 +106,10 @@ fn layout_docx() -> Vec<u8> {
          <w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> HYPERLINK \"http://127.0.0.1/nb.html\" </w:instrText></w:r>\
          <w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>门户网站</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r>\
          <w:r><w:t>。</w:t></w:r></w:p>\
+         <w:p><w:r><w:t>本年新收申请</w:t></w:r>\
+         <w:del w:id=\"1\" w:author=\"审核\" w:date=\"2024-01-10T09:00:00Z\"><w:r><w:delText>5</w:delText></w:r></w:del>\
+         <w:ins w:id=\"2\" w:author=\"审核\" w:date=\"2024-01-10T09:00:00Z\"><w:r><w:t>6</w:t></w:r></w:ins>\
+         <w:r><w:t>件。</w:t></w:r></w:p>\
          <w:p><w:r><w:br w:type=\"page\"/></w:r></w:p>",
     );
     body.push_str(&p("二、主动公开政府信息情况"));
@@ -431,7 +436,7 @@ fn clean_fixture(name: &str) -> Document {
 }
 
 #[test]
-fn libreoffice_doc_paragraphs_fields_breaks_and_merged_table() {
+fn libreoffice_doc_paragraphs_fields_tracked_changes_breaks_and_merged_table() {
     let doc = clean_fixture("layout.doc");
     assert_eq!(doc.title.as_deref(), Some("某区政务服务管理局2023年政府信息公开工作年度报告"));
     assert_eq!(
@@ -441,11 +446,12 @@ fn libreoffice_doc_paragraphs_fields_breaks_and_merged_table() {
             "第一行",
             "第二行",
             "详见门户网站。",
+            "本年新收申请6件。",
             "二、主动公开政府信息情况",
             "三、结语：表格之后的段落。"
         ]
     );
-    assert!(matches!(doc.blocks[5], Block::Table(_)), "the table stands between its paragraphs: {:?}", doc.blocks);
+    assert!(matches!(doc.blocks[6], Block::Table(_)), "the table stands between its paragraphs: {:?}", doc.blocks);
     assert_eq!(
         tables(&doc),
         [grid(&[

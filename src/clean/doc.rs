@@ -6,7 +6,8 @@
 //! positions to file offsets, 8-bit CP1252 or UTF-16LE. Structure comes from the text's own marks —
 //! `\r` ends a paragraph, `\x07` a cell or a row — with each mark's paragraph properties saying
 //! whether it is in a table, whether it ends a row, and (on the row mark) the row's cell edges and
-//! vertical merges, from which the grid is built. Field codes are dropped, their results kept.
+//! vertical merges, from which the grid is built. Field codes are dropped, their results kept; text
+//! deleted in a tracked change is dropped (the character properties say which).
 //!
 //! Invariants: every offset read from the file is bounds-checked and every size capped, so hostile
 //! bytes give a [`CleanError`] naming the input, never a panic or a huge allocation. An OLE file
@@ -153,6 +154,8 @@ struct Fib {
     clx: (usize, usize),
     /// The PlcBtePapx (paragraph-property bins) in the table stream.
     papx_bins: (usize, usize),
+    /// The PlcBteChpx (character-property bins) in the table stream.
+    chpx_bins: (usize, usize),
 }
 
 fn read_fib(word: &[u8]) -> Result<Fib, Fault> {
@@ -181,7 +184,13 @@ fn read_fib(word: &[u8]) -> Result<Fib, Fault> {
         let at = blob + 8 * index;
         Ok((u32_at(word, at).ok_or_else(short)? as usize, u32_at(word, at + 4).ok_or_else(short)? as usize))
     };
-    Ok(Fib { table_stream: usize::from(flags & 0x0200 != 0), ccp_text, clx: pair(33)?, papx_bins: pair(13)? })
+    Ok(Fib {
+        table_stream: usize::from(flags & 0x0200 != 0),
+        ccp_text,
+        clx: pair(33)?,
+        papx_bins: pair(13)?,
+        chpx_bins: pair(12)?,
+    })
 }
 
 /// One piece of the piece table: a run of text positions stored contiguously.
@@ -279,20 +288,104 @@ fn read_document(streams: &Streams) -> Result<Vec<Block>, Fault> {
         .ok_or_else(|| Fault::Corrupt(format!("the document has no piece table (CLX) in its {name} stream")))?;
     let pieces = read_pieces(clx).map_err(Fault::Corrupt)?;
     let text = main_text(word, &pieces, fib.ccp_text).map_err(Fault::Corrupt)?;
-    let properties = slice(table, fib.papx_bins.0, fib.papx_bins.1)
-        .map(|bins| ParagraphProperties::new(word, bins, streams.data.as_deref().unwrap_or_default()))
-        .unwrap_or_default();
+    let bins = |(at, len): (usize, usize), kind| Bins::new(word, slice(table, at, len).unwrap_or_default(), kind);
+    let properties = Properties {
+        paragraphs: bins(fib.papx_bins, PageKind::Paragraph),
+        characters: bins(fib.chpx_bins, PageKind::Character),
+        data: streams.data.as_deref().unwrap_or_default(),
+    };
     Ok(structure(&text, &properties))
 }
 
-/// Paragraph properties by FC, from the PlcBtePapx and its FKP pages.
+/// Which properties an FKP page holds; they differ in how a run finds its sprms.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+enum PageKind {
+    #[default]
+    Paragraph,
+    Character,
+}
+
+/// An FKP-paged property table (PlcBtePapx or PlcBteChpx): runs of FCs and the sprms formatting each.
 #[derive(Default)]
-struct ParagraphProperties<'a> {
+struct Bins<'a> {
     word: &'a [u8],
-    /// The `Data` stream, for sprmPHugePapx.
-    data: &'a [u8],
     /// (first FC, FC past the end, page number) of each bin, in FC order.
     bins: Vec<(u32, u32, usize)>,
+    kind: PageKind,
+}
+
+impl<'a> Bins<'a> {
+    fn new(word: &'a [u8], plc: &[u8], kind: PageKind) -> Self {
+        let count = plc.len().saturating_sub(4) / 8;
+        let entry = |i: usize| {
+            let start = u32_at(plc, 4 * i)?;
+            let end = u32_at(plc, 4 * (i + 1))?;
+            let page = u32_at(plc, 4 * (count + 1) + 4 * i)? & 0x003F_FFFF;
+            Some((start, end, page as usize))
+        };
+        Bins { word, bins: (0..count).map_while(entry).collect(), kind }
+    }
+
+    /// The run holding `fc`: its FC range and its sprms (empty for default properties); `None`
+    /// when no run covers it.
+    fn run(&self, fc: u32) -> Option<(Range<u32>, &'a [u8])> {
+        // Bins and runs are searched by halving: hostile files may hold millions of marks.
+        let bin = self.bins.get(self.bins.partition_point(|(_, end, _)| *end <= fc))?;
+        let page = slice(self.word, bin.2.checked_mul(PAGE)?, PAGE)?;
+        if fc < bin.0 {
+            return None;
+        }
+        let runs = usize::from(page[PAGE - 1]);
+        let fcs: Vec<u32> = (0..=runs).map_while(|i| u32_at(page, 4 * i)).collect();
+        let run = fcs.get(1..)?.partition_point(|end| *end <= fc);
+        let range = *fcs.get(run)?..*fcs.get(run + 1)?;
+        if run >= runs || !range.contains(&fc) {
+            return None;
+        }
+        let stride = if self.kind == PageKind::Paragraph { 13 } else { 1 };
+        let offset = usize::from(*page.get(4 * (runs + 1) + stride * run)?) * 2;
+        if offset == 0 {
+            return Some((range, &[]));
+        }
+        let sprms = match (self.kind, *page.get(offset)?) {
+            (PageKind::Character, cb) => slice(page, offset + 1, usize::from(cb))?,
+            // A paragraph's sprms follow its style (istd, two bytes).
+            (PageKind::Paragraph, 0) => slice(page, offset + 2, usize::from(*page.get(offset + 1)?) * 2)?.get(2..)?,
+            (PageKind::Paragraph, cb) => slice(page, offset + 1, usize::from(cb) * 2 - 1)?.get(2..)?,
+        };
+        Some((range, sprms))
+    }
+}
+
+/// What the property tables say about the text.
+#[derive(Default)]
+struct Properties<'a> {
+    paragraphs: Bins<'a>,
+    characters: Bins<'a>,
+    /// The `Data` stream, for sprmPHugePapx.
+    data: &'a [u8],
+}
+
+impl Properties<'_> {
+    /// The properties of the paragraph whose mark is stored at `fc`; `None` when unknown.
+    fn paragraph(&self, fc: u32) -> Option<Paragraph> {
+        let (_, sprms) = self.paragraphs.run(fc)?;
+        let mut paragraph = Paragraph::default();
+        paragraph.apply(sprms, Some(self.data));
+        Some(paragraph)
+    }
+
+    /// Whether the character stored at `fc` is deleted text of a tracked change (sprmCFRMarkDel),
+    /// and the FCs the answer holds for.
+    fn deleted(&self, fc: u32) -> (Range<u32>, bool) {
+        match self.characters.run(fc) {
+            Some((range, sprms)) => {
+                let deleted = Sprms(sprms).any(|(sprm, operand)| sprm == 0x0800 && matches!(operand, [1 | 0x81]));
+                (range, deleted)
+            }
+            None => (fc..fc.saturating_add(1), false),
+        }
+    }
 }
 
 /// The properties of one paragraph mark that give the document its structure.
@@ -312,47 +405,6 @@ struct RowDef {
     edges: Vec<i32>,
     /// Per cell: (merged into the cell to its left, continues the cell above).
     merges: Vec<(bool, bool)>,
-}
-
-impl<'a> ParagraphProperties<'a> {
-    fn new(word: &'a [u8], bins: &[u8], data: &'a [u8]) -> Self {
-        let count = bins.len().saturating_sub(4) / 8;
-        let entry = |i: usize| {
-            let start = u32_at(bins, 4 * i)?;
-            let end = u32_at(bins, 4 * (i + 1))?;
-            let page = u32_at(bins, 4 * (count + 1) + 4 * i)? & 0x003F_FFFF;
-            Some((start, end, page as usize))
-        };
-        ParagraphProperties { word, data, bins: (0..count).map_while(entry).collect() }
-    }
-
-    /// The properties of the paragraph whose mark is stored at `fc`; `None` when no bin covers it.
-    fn at(&self, fc: u32) -> Option<Paragraph> {
-        // Bins and runs are searched by halving: hostile files may hold millions of marks.
-        let bin = self.bins.get(self.bins.partition_point(|(_, end, _)| *end <= fc))?;
-        let page = slice(self.word, bin.2.checked_mul(PAGE)?, PAGE)?;
-        if fc < bin.0 {
-            return None;
-        }
-        let runs = usize::from(page[PAGE - 1]);
-        let fcs: Vec<u32> = (0..=runs).map_while(|i| u32_at(page, 4 * i)).collect();
-        let run = fcs.get(1..)?.partition_point(|end| *end <= fc);
-        if run >= runs || fcs.get(run).is_none_or(|start| fc < *start) {
-            return None;
-        }
-        let offset = usize::from(*page.get(4 * (runs + 1) + 13 * run)?) * 2;
-        if offset == 0 {
-            return Some(Paragraph::default());
-        }
-        let grpprl = match *page.get(offset)? {
-            0 => slice(page, offset + 2, usize::from(*page.get(offset + 1)?) * 2)?,
-            cb => slice(page, offset + 1, usize::from(cb) * 2 - 1)?,
-        };
-        // The first two bytes are the paragraph's style (istd).
-        let mut paragraph = Paragraph::default();
-        paragraph.apply(grpprl.get(2..).unwrap_or_default(), Some(self.data));
-        Some(paragraph)
-    }
 }
 
 impl Paragraph {
@@ -460,13 +512,18 @@ struct Builder {
     after_cell_end: bool,
 }
 
-fn structure(text: &[(char, u32)], properties: &ParagraphProperties<'_>) -> Vec<Block> {
+fn structure(text: &[(char, u32)], properties: &Properties<'_>) -> Vec<Block> {
     let mut builder = Builder::default();
+    // Character runs are long, so the last one's answer is kept.
+    let mut deleted = (0..0, false);
     for &(c, fc) in text {
         let after_cell_end = std::mem::take(&mut builder.after_cell_end);
+        if !deleted.0.contains(&fc) {
+            deleted = properties.deleted(fc);
+        }
         match c {
-            '\r' | '\x0c' | '\x0e' => builder.end_paragraph(properties.at(fc)),
-            '\x07' => builder.cell_mark(properties.at(fc), after_cell_end),
+            '\r' | '\x0c' | '\x0e' => builder.end_paragraph(properties.paragraph(fc)),
+            '\x07' => builder.cell_mark(properties.paragraph(fc), after_cell_end),
             '\x13' => {
                 builder.fields.push(false);
                 builder.in_code += 1;
@@ -482,7 +539,7 @@ fn structure(text: &[(char, u32)], properties: &ParagraphProperties<'_>) -> Vec<
                     builder.in_code -= 1;
                 }
             }
-            _ if builder.in_code > 0 => {}
+            _ if builder.in_code > 0 || deleted.1 => {}
             '\t' => builder.paragraph.push(' '),
             '\x0b' => builder.paragraph.push('\n'),
             '\x1e' => builder.paragraph.push('-'),
@@ -634,8 +691,7 @@ mod tests {
 
     #[test]
     fn only_field_results_show_and_stray_field_marks_are_harmless() {
-        let blocks =
-            structure(&text("甲\x13 REF \x13 X \x14y\x15 \x14乙\x15丙\x15\x14丁\r"), &ParagraphProperties::default());
+        let blocks = structure(&text("甲\x13 REF \x13 X \x14y\x15 \x14乙\x15丙\x15\x14丁\r"), &Properties::default());
         assert_eq!(blocks, [Block::Paragraph("甲乙丙丁".into())]);
     }
 
@@ -645,6 +701,6 @@ mod tests {
         s.push_str(&"字".repeat(200_000));
         s.push_str(&"\x14\x15".repeat(200_000));
         s.push_str("尾\r");
-        assert_eq!(structure(&text(&s), &ParagraphProperties::default()), [Block::Paragraph("尾".into())]);
+        assert_eq!(structure(&text(&s), &Properties::default()), [Block::Paragraph("尾".into())]);
     }
 }

@@ -33,17 +33,35 @@ fn docx(body: &str) -> Vec<u8> {
         <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
         <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
         <Override PartName=\"/word/document.xml\" \
-        ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>";
+        ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/>\
+        <Override PartName=\"/word/styles.xml\" \
+        ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml\"/></Types>";
     let rels = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
         <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
         <Relationship Id=\"rId1\" \
         Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" \
         Target=\"word/document.xml\"/></Relationships>";
+    let document_rels = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+        <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+        <Relationship Id=\"rId1\" \
+        Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles\" \
+        Target=\"styles.xml\"/></Relationships>";
+    let styles = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+        <w:styles xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">\
+        <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/></w:style>\
+        <w:style w:type=\"paragraph\" w:styleId=\"Heading1\"><w:name w:val=\"heading 1\"/><w:basedOn w:val=\"Normal\"/></w:style>\
+        <w:style w:type=\"paragraph\" w:styleId=\"Heading2\"><w:name w:val=\"heading 2\"/><w:basedOn w:val=\"Normal\"/></w:style>\
+        </w:styles>";
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default();
-    for (name, part) in
-        [("[Content_Types].xml", content_types), ("_rels/.rels", rels), ("word/document.xml", document.as_str())]
-    {
+    let parts = [
+        ("[Content_Types].xml", content_types),
+        ("_rels/.rels", rels),
+        ("word/_rels/document.xml.rels", document_rels),
+        ("word/styles.xml", styles),
+        ("word/document.xml", document.as_str()),
+    ];
+    for (name, part) in parts {
         zip.start_file(name, options).unwrap();
         zip.write_all(part.as_bytes()).unwrap();
     }
@@ -52,6 +70,11 @@ fn docx(body: &str) -> Vec<u8> {
 
 fn p(text: &str) -> String {
     format!("<w:p><w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>")
+}
+
+/// A paragraph in a heading style (`Heading1`, `Heading2`).
+fn heading(style: &str, text: &str) -> String {
+    format!("<w:p><w:pPr><w:pStyle w:val=\"{style}\"/></w:pPr><w:r><w:t>{text}</w:t></w:r></w:p>")
 }
 
 /// A cell: its text, the columns it spans, and its vertical merge (`Some(true)` starts one,
@@ -99,7 +122,7 @@ fn sim_report_docx() -> Vec<u8> {
 /// merges in both directions and empty cells.
 fn layout_docx() -> Vec<u8> {
     let mut body = p("某区政务服务管理局2023年政府信息公开工作年度报告");
-    body.push_str(&p("一、总体情况"));
+    body.push_str(&heading("Heading1", "一、总体情况"));
     body.push_str(
         "<w:p><w:r><w:t>第一行</w:t></w:r><w:r><w:br/><w:t>第二行</w:t></w:r></w:p>\
          <w:p><w:r><w:t xml:space=\"preserve\">详见</w:t></w:r>\
@@ -112,7 +135,7 @@ fn layout_docx() -> Vec<u8> {
          <w:r><w:t>件。</w:t></w:r></w:p>\
          <w:p><w:r><w:br w:type=\"page\"/></w:r></w:p>",
     );
-    body.push_str(&p("二、主动公开政府信息情况"));
+    body.push_str(&heading("Heading2", "二、主动公开政府信息情况"));
     let rows = vec![
         vec![tc("信息内容", 1, Some(true)), tc("本年新制作数量", 2, None), tc("现行有效件数", 1, None)],
         vec![tc("", 1, Some(false)), tc("规章", 1, None), tc("规范性文件", 1, None), tc("", 1, None)],
@@ -451,6 +474,8 @@ fn libreoffice_doc_paragraphs_fields_tracked_changes_breaks_and_merged_table() {
             "三、结语：表格之后的段落。"
         ]
     );
+    assert_eq!(doc.blocks[0], Block::Heading("一、总体情况".into()), "a heading style is a heading");
+    assert_eq!(doc.blocks[1], Block::Paragraph("第一行".into()));
     assert!(matches!(doc.blocks[6], Block::Table(_)), "the table stands between its paragraphs: {:?}", doc.blocks);
     assert_eq!(
         tables(&doc),

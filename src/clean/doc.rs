@@ -34,6 +34,8 @@ const EDGE_TOLERANCE: i32 = 20;
 const WORD_IDENT: u16 = 0xA5EC;
 /// FIB versions below this are Word 6/95, whose FIB and text layout differ.
 const FIRST_WORD97_FIB: u16 = 0x00C0;
+/// Word's own limit on styles in a style sheet.
+const MAX_STYLES: usize = 4094;
 /// Size of a formatted disk page (FKP).
 const PAGE: usize = 512;
 
@@ -156,6 +158,8 @@ struct Fib {
     papx_bins: (usize, usize),
     /// The PlcBteChpx (character-property bins) in the table stream.
     chpx_bins: (usize, usize),
+    /// The STSH (style sheet) in the table stream.
+    styles: (usize, usize),
 }
 
 fn read_fib(word: &[u8]) -> Result<Fib, Fault> {
@@ -190,6 +194,7 @@ fn read_fib(word: &[u8]) -> Result<Fib, Fault> {
         clx: pair(33)?,
         papx_bins: pair(13)?,
         chpx_bins: pair(12)?,
+        styles: pair(1)?,
     })
 }
 
@@ -293,8 +298,38 @@ fn read_document(streams: &Streams) -> Result<Vec<Block>, Fault> {
         paragraphs: bins(fib.papx_bins, PageKind::Paragraph),
         characters: bins(fib.chpx_bins, PageKind::Character),
         data: streams.data.as_deref().unwrap_or_default(),
+        headings: heading_styles(slice(table, fib.styles.0, fib.styles.1).unwrap_or_default()),
     };
     Ok(structure(&text, &properties))
+}
+
+/// Which styles of the STSH (by istd) are headings: the built-in heading 1–9 and Title, or a style
+/// whose name says heading (标题) or title.
+fn heading_styles(stsh: &[u8]) -> Vec<bool> {
+    let Some(header) = u16_at(stsh, 0).map(usize::from) else { return Vec::new() };
+    let (Some(count), Some(base)) = (u16_at(stsh, 2), u16_at(stsh, 4)) else { return Vec::new() };
+    let (count, base) = (usize::from(count).min(MAX_STYLES), usize::from(base));
+    let mut at = 2 + header;
+    let mut headings = Vec::with_capacity(count);
+    for _ in 0..count {
+        let Some(size) = u16_at(stsh, at).map(usize::from) else { break };
+        let style = slice(stsh, at + 2, size).unwrap_or_default();
+        at += 2 + size;
+        let sti = u16_at(style, 0).map_or(0, |v| v & 0x0FFF);
+        let name = u16_at(style, base).map_or(String::new(), |chars| {
+            let units = (0..usize::from(chars)).map_while(|i| u16_at(style, base + 2 + 2 * i));
+            char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect::<String>()
+        });
+        let name = name.to_lowercase();
+        headings.push(
+            (1..=9).contains(&sti)
+                || sti == 62
+                || name.starts_with("heading")
+                || name.starts_with("title")
+                || name.contains("标题"),
+        );
+    }
+    headings
 }
 
 /// Which properties an FKP page holds; they differ in how a run finds its sprms.
@@ -326,8 +361,8 @@ impl<'a> Bins<'a> {
         Bins { word, bins: (0..count).map_while(entry).collect(), kind }
     }
 
-    /// The run holding `fc`: its FC range and its sprms (empty for default properties); `None`
-    /// when no run covers it.
+    /// The run holding `fc`: its FC range and its sprms (empty for default properties; for a
+    /// paragraph, after its style's istd); `None` when no run covers it.
     fn run(&self, fc: u32) -> Option<(Range<u32>, &'a [u8])> {
         // Bins and runs are searched by halving: hostile files may hold millions of marks.
         let bin = self.bins.get(self.bins.partition_point(|(_, end, _)| *end <= fc))?;
@@ -349,9 +384,8 @@ impl<'a> Bins<'a> {
         }
         let sprms = match (self.kind, *page.get(offset)?) {
             (PageKind::Character, cb) => slice(page, offset + 1, usize::from(cb))?,
-            // A paragraph's sprms follow its style (istd, two bytes).
-            (PageKind::Paragraph, 0) => slice(page, offset + 2, usize::from(*page.get(offset + 1)?) * 2)?.get(2..)?,
-            (PageKind::Paragraph, cb) => slice(page, offset + 1, usize::from(cb) * 2 - 1)?.get(2..)?,
+            (PageKind::Paragraph, 0) => slice(page, offset + 2, usize::from(*page.get(offset + 1)?) * 2)?,
+            (PageKind::Paragraph, cb) => slice(page, offset + 1, usize::from(cb) * 2 - 1)?,
         };
         Some((range, sprms))
     }
@@ -364,14 +398,17 @@ struct Properties<'a> {
     characters: Bins<'a>,
     /// The `Data` stream, for sprmPHugePapx.
     data: &'a [u8],
+    /// Which paragraph styles, by istd, are headings.
+    headings: Vec<bool>,
 }
 
 impl Properties<'_> {
     /// The properties of the paragraph whose mark is stored at `fc`; `None` when unknown.
     fn paragraph(&self, fc: u32) -> Option<Paragraph> {
-        let (_, sprms) = self.paragraphs.run(fc)?;
-        let mut paragraph = Paragraph::default();
-        paragraph.apply(sprms, Some(self.data));
+        let (_, papx) = self.paragraphs.run(fc)?;
+        let style = u16_at(papx, 0).map_or(0, usize::from);
+        let mut paragraph = Paragraph { heading: self.headings.get(style) == Some(&true), ..Paragraph::default() };
+        paragraph.apply(papx.get(2..).unwrap_or_default(), Some(self.data));
         Some(paragraph)
     }
 
@@ -391,6 +428,8 @@ impl Properties<'_> {
 /// The properties of one paragraph mark that give the document its structure.
 #[derive(Debug, Default, PartialEq)]
 struct Paragraph {
+    /// The paragraph's style is a heading.
+    heading: bool,
     in_table: bool,
     /// The mark ends a table row (sprmPFTtp).
     row_end: bool,
@@ -562,9 +601,9 @@ impl Builder {
     /// A paragraph mark: a line of the open cell, or a body paragraph that closes any open table.
     /// Without properties, a paragraph in the middle of a row is taken to be in the table.
     fn end_paragraph(&mut self, properties: Option<Paragraph>) {
-        let in_table = match properties {
-            Some(p) => p.in_table,
-            None => !self.table.row.is_empty(),
+        let (in_table, heading) = match properties {
+            Some(p) => (p.in_table, p.heading),
+            None => (!self.table.row.is_empty(), false),
         };
         let lines = self.lines();
         if in_table {
@@ -572,7 +611,7 @@ impl Builder {
             return;
         }
         self.end_table();
-        self.blocks.extend(lines.into_iter().map(Block::Paragraph));
+        self.blocks.extend(lines.into_iter().map(if heading { Block::Heading } else { Block::Paragraph }));
     }
 
     /// A `\x07`: the end of a cell, or of a row when the properties say so (or, without them, when
@@ -687,6 +726,26 @@ mod tests {
         assert!(read_plc_pcd(&plc(&[0, 3], &[0])[..10]).is_err());
         assert!(read_pieces(&[0x01, 0xFF, 0xFF]).is_err(), "a modifier of negative size");
         assert!(read_pieces(&[0x01, 0x00, 0x00]).is_err(), "modifiers and no piece table");
+    }
+
+    #[test]
+    fn heading_styles_are_built_in_headings_or_named_so() {
+        let style = |sti: u16, name: &str| -> Vec<u8> {
+            let mut std = sti.to_le_bytes().to_vec();
+            std.extend([0u8; 8]);
+            std.extend((name.encode_utf16().count() as u16).to_le_bytes());
+            std.extend(name.encode_utf16().flat_map(u16::to_le_bytes));
+            std.extend([0, 0]);
+            [(std.len() as u16).to_le_bytes().to_vec(), std].concat()
+        };
+        let mut stsh = [4u16, 5, 10].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+        stsh.extend(style(0, "Normal"));
+        stsh.extend(style(1, "heading 1"));
+        stsh.extend([0, 0]);
+        stsh.extend(style(0x0FFE, "报告标题"));
+        stsh.extend(style(0x0FFE, "正文缩进"));
+        assert_eq!(heading_styles(&stsh), [false, true, false, true, false]);
+        assert_eq!(heading_styles(&stsh[..20]), [false], "a truncated sheet ends the list");
     }
 
     #[test]

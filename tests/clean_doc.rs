@@ -186,14 +186,11 @@ impl RawDoc {
         let mut word = vec![0u8; TEXT_AT];
         let mut plc_cps = vec![0u32];
         let mut pcds = Vec::new();
-        let mut marks_at = Vec::new();
+        let mut marks_end = Vec::new();
         for (text, compressed) in pieces {
             let fc = word.len() as u32;
             pcds.push(if *compressed { (fc * 2) | 0x4000_0000 } else { fc });
             for c in text.chars() {
-                if matches!(c, '\r' | '\x07') {
-                    marks_at.push(word.len() as u32);
-                }
                 if *compressed {
                     let mut utf8 = [0; 4];
                     let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut utf8));
@@ -204,6 +201,9 @@ impl RawDoc {
                     for unit in c.encode_utf16(&mut units) {
                         word.extend_from_slice(&unit.to_le_bytes());
                     }
+                }
+                if matches!(c, '\r' | '\x07') {
+                    marks_end.push(word.len() as u32);
                 }
             }
             plc_cps.push(plc_cps.last().unwrap() + text.chars().count() as u32);
@@ -222,7 +222,7 @@ impl RawDoc {
         if let Some(marks) = marks {
             word.resize(word.len().div_ceil(512) * 512, 0);
             let page = word.len() / 512;
-            word.extend(fkp(TEXT_AT as u32, &marks_at, marks));
+            word.extend(fkp(TEXT_AT as u32, &marks_end, marks));
             papx_bins = (table.len() as u32, 12);
             for v in [TEXT_AT as u32, text_end, page as u32] {
                 table.extend(v.to_le_bytes());
@@ -263,12 +263,13 @@ fn write_fib(word: &mut [u8], flags: u16, ccp_text: u32, clx: (u32, u32), papx_b
     }
 }
 
-/// One FKP page of paragraph properties: a run per paragraph mark, `marks[i]` for the i-th.
-fn fkp(first_fc: u32, marks_at: &[u32], marks: &[Vec<u8>]) -> Vec<u8> {
+/// One FKP page of paragraph properties: a run per paragraph (ending after its mark's bytes at
+/// `marks_end[i]`), `marks[i]` for the i-th.
+fn fkp(first_fc: u32, marks_end: &[u32], marks: &[Vec<u8>]) -> Vec<u8> {
     let mut page = vec![0u8; 512];
-    let runs = marks_at.len();
+    let runs = marks_end.len();
     let mut fcs = vec![first_fc];
-    fcs.extend(marks_at.iter().map(|fc| fc + 2));
+    fcs.extend(marks_end);
     for (i, fc) in fcs.iter().enumerate() {
         page[4 * i..4 * i + 4].copy_from_slice(&fc.to_le_bytes());
     }
@@ -588,6 +589,21 @@ proptest! {
     }
 
     #[test]
+    fn hostile_fib_fields_never_panic(fields in prop::collection::vec((0usize..10, any::<u32>()), 1..6)) {
+        // csw, cslw, cbRgFcLcb (u16); ccpText, the STSH, CHPX and PAPX bins and CLX (u32 offsets and sizes).
+        const AT: [(usize, bool); 10] =
+            [(32, false), (62, false), (152, false), (76, true), (162, true), (250, true), (254, true), (258, true), (262, true), (422, true)];
+        let mut raw = merged_table_doc();
+        for (which, value) in fields {
+            let (at, wide) = AT[which];
+            let bytes = value.to_le_bytes();
+            let len = if wide { 4 } else { 2 };
+            raw.word[at..at + len].copy_from_slice(&bytes[..len]);
+        }
+        let _ = clean_raw(&raw, "fib.doc");
+    }
+
+    #[test]
     fn mutated_containers_never_panic(changes in prop::collection::vec((0.0f64..1.0, any::<u8>()), 1..16)) {
         let mut file = fixture("layout.doc");
         for (at, byte) in changes {
@@ -603,4 +619,19 @@ proptest! {
         file.extend(tail);
         let _ = clean_bytes(&file, None, Some("r.wps"), None);
     }
+}
+
+#[test]
+fn in_a_compressed_piece_the_paragraph_properties_tell_an_empty_cell_from_a_row_end() {
+    let text = "Year\x07\x07Total\x07\x07after\r";
+    let marks = [
+        IN_TABLE.to_vec(),
+        IN_TABLE.to_vec(),
+        IN_TABLE.to_vec(),
+        row_mark(&[0, 800, 1600, 2400], &[0, 0, 0]),
+        Vec::new(),
+    ];
+    let doc = clean_raw(&RawDoc::new(&[(text, true)], text.chars().count() as u32, Some(&marks)), "c.doc").unwrap();
+    assert_eq!(tables(&doc), [grid(&[&["Year", "", "Total"]])]);
+    assert_eq!(paragraphs(&doc), ["after"]);
 }

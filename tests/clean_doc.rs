@@ -1,10 +1,13 @@
-//! DOC/WPS attachments (Word 97–2003 binary) cleaned into Documents.
+//! DOC/WPS attachments (Word 97–2003 binary) cleaned into Documents: documents built here byte by
+//! byte (FIB, CP1252 and UTF-16 pieces, piece table, FKP pages, sprmPHugePapx), so the format's
+//! reader is tested without LibreOffice; LibreOffice-made fixtures (fields, tracked changes, breaks,
+//! headings, merged cells; the synthetic report parsed back to its numbers); errors; hostile bytes.
 //!
 //! Fixtures under `tests/fixtures/clean/` are our own content, converted by LibreOffice:
-//! `cargo test --test clean_doc -- --ignored` writes their sources (DOCX) into `$NIANBAO_DOC_SOURCES`, then
-//! `soffice --headless --convert-to doc --outdir tests/fixtures/clean $NIANBAO_DOC_SOURCES/*.docx`; the
-//! whole synthetic report goes HTML → DOCX → DOC (`soffice --headless --convert-to docx:"MS Word 2007 XML"
-//! sim_full.html`, then the DOCX as above).
+//! `cargo test --test clean_doc -- --ignored` writes their sources into `$NIANBAO_DOC_SOURCES`, then
+//! `soffice --headless --convert-to doc --outdir tests/fixtures/clean $NIANBAO_DOC_SOURCES/*.docx`. The
+//! whole synthetic report goes HTML → DOCX → DOC: first
+//! `soffice --headless --convert-to docx:"MS Word 2007 XML" sim_full.html`, then the DOCX as above.
 
 #[path = "support/sim.rs"]
 mod sim;
@@ -16,9 +19,14 @@ use nianbao::document::{Block, Document};
 use proptest::prelude::*;
 use sim::SimReport;
 
-/// The synthetic report of the round-trip fixture `sim_report.doc`.
+/// The synthetic report of the fixture `sim_report.doc` (its review table).
 fn sim_report() -> SimReport {
     SimReport::new("某市统计局", 2022, 11)
+}
+
+/// The synthetic report of the fixture `sim_full.doc` (the whole report).
+fn sim_full_report() -> SimReport {
+    SimReport::new("某县人民政府办公室", 2021, 5)
 }
 
 /// A DOCX holding `body` (WordprocessingML body content).
@@ -154,7 +162,7 @@ fn write_fixture_sources() {
     let dir = std::path::PathBuf::from(std::env::var("NIANBAO_DOC_SOURCES").unwrap());
     std::fs::write(dir.join("sim_report.docx"), sim_report_docx()).unwrap();
     std::fs::write(dir.join("layout.docx"), layout_docx()).unwrap();
-    let report = SimReport::new("某县人民政府办公室", 2021, 5);
+    let report = sim_full_report();
     let html = format!(
         "<html><head><meta charset=\"utf-8\"></head><body><p>{}</p>{}</body></html>",
         report.title(),
@@ -507,7 +515,7 @@ fn libreoffice_doc_of_the_review_table_matches_the_synthetic_report() {
 
 #[test]
 fn the_synthetic_report_round_tripped_through_libreoffice_parses_to_the_same_numbers() {
-    let sim = SimReport::new("某县人民政府办公室", 2021, 5);
+    let sim = sim_full_report();
     let doc = clean_fixture("sim_full.doc");
     let r = nianbao::parser::parse_document(&doc);
     assert_eq!(r.agency.as_deref(), Some("某县人民政府办公室"));

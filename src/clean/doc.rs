@@ -178,11 +178,11 @@ fn read_fib(word: &[u8]) -> Result<Fib, Fault> {
     let cslw = usize::from(u16_at(word, rglw - 2).ok_or_else(short)?);
     let ccp_text = u32_at(word, rglw + 12).ok_or_else(short)?;
     let blob = rglw + 4 * cslw + 2;
-    let pairs = usize::from(u16_at(word, blob - 2).ok_or_else(short)?);
+    // The CLX is the 34th (offset, size) pair; the others read come before it.
+    if usize::from(u16_at(word, blob - 2).ok_or_else(short)?) < 34 {
+        return Err(Fault::Corrupt("the FIB is too short to locate a piece table".into()));
+    }
     let pair = |index: usize| -> Result<(usize, usize), Fault> {
-        if index >= pairs {
-            return Err(Fault::Corrupt("the FIB has no piece table entry".into()));
-        }
         let at = blob + 8 * index;
         Ok((u32_at(word, at).ok_or_else(short)? as usize, u32_at(word, at + 4).ok_or_else(short)? as usize))
     };

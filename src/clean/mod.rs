@@ -39,8 +39,8 @@ pub enum CleanError {
     /// The file could not be read at all.
     #[error("{path}: cannot read the file: {source}")]
     Read { path: String, source: std::io::Error },
-    /// A format nianbao recognises but cannot read (old WPS, encrypted DOC, RTF, a plain ZIP archive); the raw
-    /// bytes are still archived.
+    /// A format nianbao recognises but cannot read (old WPS, encrypted or Word 6/95 DOC, RTF, a plain
+    /// ZIP archive); the raw bytes are still archived.
     #[error("{input}: {format} files cannot be cleaned (no robust reader here); the raw bytes stay archived")]
     Unsupported { input: String, format: &'static str },
     /// The input claims a format but its content is broken (truncated zip, bad XML, unreadable PDF).

@@ -431,7 +431,9 @@ fn grid_cells(rows: Vec<(Vec<String>, Option<RowDef>)>) -> Vec<Vec<Cell>> {
     let mut lines: Vec<i32> = rows.iter().filter_map(|(_, def)| def.as_ref()).flat_map(|d| d.edges.clone()).collect();
     lines.sort_unstable();
     lines.dedup_by(|later, first| *later - *first <= EDGE_TOLERANCE);
-    let column = |edge: i32| lines.partition_point(|line| *line - EDGE_TOLERANCE <= edge);
+    // Each grid line is the smallest edge of its cluster, and every edge lies between its own line and
+    // the next, so the lines at or left of an edge number its column.
+    let column = |edge: i32| lines.partition_point(|line| *line <= edge);
     rows.into_iter()
         .map(|(texts, def)| {
             let Some(def) = def.filter(|d| d.merges.len() == texts.len()) else {
@@ -481,6 +483,17 @@ mod tests {
         assert!(read_plc_pcd(&plc(&[0, 3], &[0])[..10]).is_err());
         assert!(read_pieces(&[0x01, 0xFF, 0xFF]).is_err(), "a modifier of negative size");
         assert!(read_pieces(&[0x01, 0x00, 0x00]).is_err(), "modifiers and no piece table");
+    }
+
+    #[test]
+    fn nearby_cell_edges_are_one_grid_line_and_spans_follow_the_lines() {
+        let row = |texts: [&str; 2], middle: i32| {
+            let def = RowDef { edges: vec![0, middle, 2000], merges: vec![(false, false); 2] };
+            (texts.map(String::from).to_vec(), Some(def))
+        };
+        let rows = vec![row(["a", "b"], 1000), row(["c", "d"], 1010), row(["e", "f"], 1025)];
+        let table = grid::expand(grid_cells(rows));
+        assert_eq!(table.rows, [["a", "b", "b"], ["c", "d", "d"], ["e", "e", "f"]]);
     }
 
     #[test]

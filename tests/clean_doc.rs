@@ -588,8 +588,7 @@ proptest! {
         };
         let mut streams = streams_of(&file);
         mutate(&mut streams, &changes);
-        if truncate < 1.0 {
-            let (_, word) = &mut streams[0];
+        if let Some((_, word)) = streams.iter_mut().find(|(name, _)| name == "/WordDocument").filter(|_| truncate < 1.0) {
             word.truncate((word.len() as f64 * truncate) as usize);
         }
         let refs: Vec<(&str, &[u8])> = streams.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();

@@ -587,6 +587,7 @@ proptest! {
             _ => fixture("sim_report.doc"),
         };
         let mut streams = streams_of(&file);
+        prop_assert!(streams.iter().any(|(name, _)| name == "/WordDocument"), "{:?}", streams.iter().map(|s| &s.0).collect::<Vec<_>>());
         mutate(&mut streams, &changes);
         if let Some((_, word)) = streams.iter_mut().find(|(name, _)| name == "/WordDocument").filter(|_| truncate < 1.0) {
             word.truncate((word.len() as f64 * truncate) as usize);

@@ -8,13 +8,16 @@
 //!   block; chrome removed by element rules and line rules kept as data in `chrome`; tables expanded
 //!   to full grids (`grid`).
 //! - DOCX (`docx`), PDF with a text layer (`pdf`), XLS/XLSX (`sheet`), plain text ([`text`]).
-//! - DOC/WPS (OLE files that are not workbooks) and RTF have no robust reader here: they give
-//!   [`CleanError::Unsupported`]; their raw bytes stay archived.
+//! - OLE files by their streams: a workbook to `sheet`, a Word binary document (DOC, and WPS saved in
+//!   that format) to `doc`.
+//! - RTF, encrypted DOC, Word 6/95 DOC and WPS in Kingsoft's own older format have no robust reader
+//!   here: they give [`CleanError::Unsupported`]; their raw bytes stay archived.
 //!
 //! Invariants: nothing here panics on any input; the same report gives the same [`Document::text`]
 //! whatever chrome (view counters, script-written footers) surrounds it.
 
 mod chrome;
+mod doc;
 mod docx;
 mod grid;
 mod html;
@@ -36,8 +39,8 @@ pub enum CleanError {
     /// The file could not be read at all.
     #[error("{path}: cannot read the file: {source}")]
     Read { path: String, source: std::io::Error },
-    /// A format nianbao recognises but cannot read (DOC, WPS, RTF, a plain ZIP archive); the raw
-    /// bytes are still archived.
+    /// A format nianbao recognises but cannot read (old WPS, encrypted or Word 6/95 DOC, RTF, a plain
+    /// ZIP archive); the raw bytes are still archived.
     #[error("{input}: {format} files cannot be cleaned (no robust reader here); the raw bytes stay archived")]
     Unsupported { input: String, format: &'static str },
     /// The input claims a format but its content is broken (truncated zip, bad XML, unreadable PDF).
@@ -79,7 +82,7 @@ pub fn clean_html(body: &[u8], content_type: Option<&str>, _url: Option<&Url>) -
     Ok(html::clean(&text))
 }
 
-/// Cleans whatever was fetched or found: HTML, DOCX, PDF, XLS/XLSX, DOC/WPS (an error) or plain text.
+/// Cleans whatever was fetched or found: HTML, DOCX, DOC/WPS, PDF, XLS/XLSX or plain text.
 ///
 /// `name` is the link text or Content-Disposition filename (its extension is a hint); errors name the
 /// input by `name` and `url`.
@@ -96,10 +99,7 @@ pub fn clean_bytes(
         Format::Pdf => pdf::clean(body, &input()),
         Format::Docx => docx::clean(body, &input()),
         Format::Xlsx => sheet::clean(body, &input(), "XLSX"),
-        Format::Ole => match sheet::clean(body, &input(), "XLS") {
-            Ok(doc) => Ok(doc),
-            Err(_) => Err(CleanError::Unsupported { input: input(), format: ole_format(name) }),
-        },
+        Format::Ole => doc::clean_ole(body, &input(), ole_format(name)),
         Format::Rtf => Err(CleanError::Unsupported { input: input(), format: "RTF" }),
         Format::Zip => Err(CleanError::Unsupported { input: input(), format: "ZIP" }),
         Format::Binary => Err(CleanError::Unrecognised { input: input() }),

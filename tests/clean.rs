@@ -461,11 +461,11 @@ fn xlsx_sheets_become_tables() {
 }
 
 #[test]
-fn doc_and_wps_are_a_clear_error_naming_the_input() {
+fn a_broken_doc_or_wps_is_a_clear_error_naming_the_input() {
     let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     ole.resize(2048, 0);
     let err = clean_bytes(&ole, Some("application/msword"), Some("2022年报.doc"), None).unwrap_err();
-    assert!(matches!(err, CleanError::Unsupported { format: "DOC", .. }), "{err:?}");
+    assert!(matches!(err, CleanError::Corrupt { format: "DOC", .. }), "{err:?}");
     assert!(err.to_string().contains("2022年报.doc"), "{err}");
     let url = url::Url::parse("http://127.0.0.1/module/download/downfile.jsp?filename=a.wps").unwrap();
     let err = clean_bytes(&ole, None, Some("a.wps"), Some(&url)).unwrap_err();

@@ -55,7 +55,9 @@ pub(crate) fn clean_ole(body: &[u8], input: &str, named: &'static str) -> Result
             Err(unsupported("WPS in Kingsoft's own older format (no WordDocument stream)"))
         }
         Container::Other => Err(unsupported("OLE (neither a WordDocument nor a Workbook stream)")),
-        Container::Unreadable => sheet::clean(body, input, "XLS").map_err(|_| unsupported(named)),
+        Container::Unreadable => {
+            sheet::clean(body, input, "XLS").map_err(|_| corrupt("the OLE compound file cannot be opened".into()))
+        }
     }
 }
 

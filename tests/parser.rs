@@ -195,49 +195,12 @@ fn corpus_hongze_2023_review_figures_that_do_not_add_up() {
 
 // ---- the synthetic TRS page of the crawl tests, through a Document built from its HTML ----
 
-/// A grid from an HTML table, colspan and rowspan expanded (merged cells repeated).
-fn grid(table: scraper::ElementRef) -> Vec<Vec<String>> {
-    let tr = scraper::Selector::parse("tr").unwrap();
-    let td = scraper::Selector::parse("td, th").unwrap();
-    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
-    for (r, row) in table.select(&tr).enumerate() {
-        let mut c = 0;
-        for cell in row.select(&td) {
-            let span = |name: &str| cell.value().attr(name).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
-            let text: String = cell.text().collect::<Vec<_>>().join("\n");
-            while rows.get(r).and_then(|row| row.get(c)).is_some_and(|v| v.is_some()) {
-                c += 1;
-            }
-            for dr in 0..span("rowspan") {
-                for dc in 0..span("colspan") {
-                    if rows.len() <= r + dr {
-                        rows.resize(r + dr + 1, Vec::new());
-                    }
-                    let target = &mut rows[r + dr];
-                    if target.len() <= c + dc {
-                        target.resize(c + dc + 1, None);
-                    }
-                    target[c + dc] = Some(text.clone());
-                }
-            }
-            c += span("colspan");
-        }
-    }
-    rows.into_iter().map(|row| row.into_iter().map(Option::unwrap_or_default).collect()).collect()
-}
-
-/// A Document from an HTML body: `<p>` paragraphs and `<table>` grids in order.
+/// A Document from an HTML body, through the cleaner (as `nianbao parse page.html` reads it).
 fn html_document(title: &str, body: &str) -> Document {
-    let html = scraper::Html::parse_fragment(body);
-    let blocks_sel = scraper::Selector::parse("p, table").unwrap();
-    let blocks = html
-        .select(&blocks_sel)
-        .map(|e| match e.value().name() {
-            "table" => Block::Table(Table { rows: grid(e) }),
-            _ => Block::Paragraph(e.text().collect()),
-        })
-        .collect();
-    Document { title: Some(title.into()), blocks, ..Default::default() }
+    let page = format!("<html><head><meta name=\"ArticleTitle\" content=\"{title}\"></head><body>{body}</body></html>");
+    let mut doc = nianbao::clean::clean_html(page.as_bytes(), Some("text/html; charset=utf-8"), None).unwrap();
+    doc.title = Some(title.to_owned()).filter(|t| !t.is_empty());
+    doc
 }
 
 #[test]

@@ -132,7 +132,8 @@ fn usage() -> (f64, i64) {
     (secs(ru.ru_utime) + secs(ru.ru_stime), ru.ru_maxrss)
 }
 
-fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, f64) {
+/// One crawl of the portals: its summary, wall time, CPU seconds and the peak RSS (KiB) when it ended.
+fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, f64, i64) {
     let settings = config::parse_settings(
         Path::new("bench"),
         &format!(
@@ -156,8 +157,8 @@ fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl:
         .block_on(crawl::run(&settings, &store, &portals, Mode::Crawl, CancellationToken::new(), None))
         .expect("crawl");
     let wall = started.elapsed();
-    let (cpu1, _) = usage();
-    (summary, wall, cpu1 - cpu0)
+    let (cpu1, rss_kib) = usage();
+    (summary, wall, cpu1 - cpu0, rss_kib)
 }
 
 fn dir_size(path: &Path) -> u64 {
@@ -176,8 +177,8 @@ fn throughput(per_host: usize) {
     let portals = Portals::start(per_host);
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("bench.sled");
-    let (summary, wall, cpu) = crawl(&portals, 10_000.0, 50, &db);
-    let (_, rss_kib) = usage();
+    // Peak RSS is read before the bodies are read back below, so that it is the crawl's alone.
+    let (summary, wall, cpu, rss_kib) = crawl(&portals, 10_000.0, 50, &db);
     let pages = summary.pages_fetched as f64;
     let store = Store::open(&db).expect("store");
     let mut zstd_bodies = 0u64;
@@ -212,7 +213,7 @@ fn rate_bound(per_host: usize, rps: f64) {
     let portals = Portals::start(per_host);
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("bench.sled");
-    let (summary, wall, cpu) = crawl(&portals, rps, 1, &db);
+    let (summary, wall, cpu, _) = crawl(&portals, rps, 1, &db);
     let requests_per_host = summary.pages_fetched as f64 / HOSTS as f64;
     // The first request of a host is free (a full bucket); every further one waits 1/rps.
     let bound = (requests_per_host - 1.0) / rps;

@@ -73,6 +73,11 @@ pub struct Commit {
     pub enqueue: Vec<FrontierEntry>,
 }
 
+/// sled's page cache. Its default, 1 GiB, let the cache hold every page written during a crawl, so
+/// the process grew with the archive (232 MB peak RSS for 5,000 reports); the crawl reads only the
+/// frontier, the seen-set and the few records it updates, which the OS page cache serves as well.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// zstd's default level. Level 9 cost a quarter of the crawl's CPU (its match search on every body
 /// and version) for bodies about 5% smaller; decompression reads either.
 const ZSTD_LEVEL: i32 = 3;
@@ -105,7 +110,7 @@ impl Store {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Open { path: path.into(), source: sled::Error::Io(e) })?;
         }
-        let db = sled::Config::new().path(path).open().map_err(|source| match &source {
+        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|source| match &source {
             // sled takes an exclusive file lock and says so only in its message.
             sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
                 StoreError::InUse { path: path.into() }

@@ -190,6 +190,7 @@ fn throughput(per_host: usize) {
         }
     }
     drop(store);
+    let live = live_bytes(&db);
     let on_disk = dir_size(&db);
     println!("crawl/throughput: {} hosts, {} reports", HOSTS, summary.new_reports);
     println!("  pages fetched        {}", summary.pages_fetched);
@@ -207,6 +208,32 @@ fn throughput(per_host: usize) {
         zstd_bodies as f64 / 1e6,
         on_disk as f64 / zstd_bodies.max(1) as f64
     );
+    let total: u64 = live.iter().map(|(_, bytes)| bytes).sum();
+    println!(
+        "  live keys+values     {:.1} MB; db on disk / live = {:.2}",
+        total as f64 / 1e6,
+        on_disk as f64 / total.max(1) as f64
+    );
+    for (tree, bytes) in live.iter().filter(|(_, bytes)| *bytes > 0) {
+        println!("    {tree:<18} {:.2} MB", *bytes as f64 / 1e6);
+    }
+}
+
+/// Bytes of keys and values per tree of a closed archive: what the db holds, apart from sled's own
+/// overhead. Read with sled directly, as only a benchmark needs this.
+fn live_bytes(db: &Path) -> Vec<(String, u64)> {
+    let Ok(sled) = sled::open(db) else { return Vec::new() };
+    let mut out: Vec<(String, u64)> = sled
+        .tree_names()
+        .into_iter()
+        .filter_map(|name| {
+            let tree = sled.open_tree(&name).ok()?;
+            let bytes = tree.iter().flatten().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+            Some((String::from_utf8_lossy(&name).into_owned(), bytes))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out
 }
 
 fn rate_bound(per_host: usize, rps: f64) {

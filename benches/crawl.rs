@@ -232,7 +232,7 @@ fn live_bytes(db: &Path) -> Vec<(String, u64)> {
             Some((String::from_utf8_lossy(&name).into_owned(), bytes))
         })
         .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
     out
 }
 

@@ -21,6 +21,7 @@ mod records;
 pub use records::*;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -74,7 +75,7 @@ pub struct Commit {
 }
 
 /// sled's page cache. Its default, 1 GiB, let the cache hold every page written during a crawl, so
-/// the process grew with the archive (232 MB peak RSS for 5,000 reports); the crawl reads only the
+/// the process grew with the archive (250 MB peak RSS for 5,000 reports); the crawl reads only the
 /// frontier, the seen-set and the few records it updates, which the OS page cache serves as well.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -82,25 +83,23 @@ const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// and version) for bodies about 5% smaller; decompression reads either.
 const ZSTD_LEVEL: i32 = 3;
 
-thread_local! {
-    /// One compression context per thread, reused: setting one up per value was another 1.5% of the
-    /// crawl's CPU.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
+/// Idle compression contexts, reused: setting one up per value was another 1.5% of the crawl's CPU.
+/// A pool rather than one per thread, because each context keeps about a megabyte and the crawl runs
+/// its pages on dozens of short-lived blocking threads (18 MB of peak heap, heaptrack); the pool
+/// holds as many as ever compressed at once, one or two.
+static COMPRESSORS: Mutex<Vec<zstd::bulk::Compressor<'static>>> = Mutex::new(Vec::new());
 
-/// Compresses one value at [`ZSTD_LEVEL`] with this thread's context.
+/// Compresses one value at [`ZSTD_LEVEL`] with a pooled context.
 fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    COMPRESSOR
-        .with(|cell| {
-            let mut cell = cell.borrow_mut();
-            let compressor = match cell.as_mut() {
-                Some(c) => c,
-                None => cell.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
-            };
-            compressor.compress(bytes)
-        })
-        .map_err(|e| StoreError::Sled(sled::Error::Io(e)))
+    let io = |e| StoreError::Sled(sled::Error::Io(e));
+    let idle = COMPRESSORS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut compressor = match idle {
+        Some(c) => c,
+        None => zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(io)?,
+    };
+    let packed = compressor.compress(bytes).map_err(io)?;
+    COMPRESSORS.lock().unwrap_or_else(|e| e.into_inner()).push(compressor);
+    Ok(packed)
 }
 
 impl Store {

@@ -27,7 +27,7 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
         let ctx = Arc::clone(ctx);
         let key = key.to_vec();
         let err = FetchError::Request { url: None, message: format!("not a URL: {}", entry.url) };
-        run_blocking(move || record_failure(&ctx, &key, &entry, &err)).await;
+        run_blocking(ctx, move |ctx| record_failure(ctx, &key, &entry, &err)).await;
         return;
     };
     let held = ctx.store.page(&entry.url).ok().flatten();
@@ -46,17 +46,20 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
     if matches!(result, Err(FetchError::Cancelled)) {
         return;
     }
-    let ctx = Arc::clone(ctx);
     let key = key.to_vec();
-    run_blocking(move || match result {
-        Ok(page) => record_page(&ctx, &key, &entry, page),
-        Err(err) => record_failure(&ctx, &key, &entry, &err),
+    run_blocking(Arc::clone(ctx), move |ctx| match result {
+        Ok(page) => record_page(ctx, &key, &entry, page),
+        Err(err) => record_failure(ctx, &key, &entry, &err),
     })
     .await;
 }
 
-async fn run_blocking(work: impl FnOnce() -> Result<(), StoreError> + Send + 'static) {
-    match tokio::task::spawn_blocking(work).await {
+/// Runs a page's synchronous work on a blocking thread, at most [`Ctx::blocking`] pages at once.
+async fn run_blocking(ctx: Arc<Ctx>, work: impl FnOnce(&Ctx) -> Result<(), StoreError> + Send + 'static) {
+    // The semaphore is never closed, so acquiring only waits.
+    let _permit = ctx.blocking.acquire().await;
+    let task_ctx = Arc::clone(&ctx);
+    match tokio::task::spawn_blocking(move || work(&task_ctx)).await {
         Ok(result) => report_store_error("page", result),
         Err(e) => tracing::error!("page processing crashed: {e}"),
     }

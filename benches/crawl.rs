@@ -132,7 +132,8 @@ fn usage() -> (f64, i64) {
     (secs(ru.ru_utime) + secs(ru.ru_stime), ru.ru_maxrss)
 }
 
-fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, f64) {
+/// One crawl of the portals: its summary, wall time, CPU seconds and the peak RSS (KiB) when it ended.
+fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, f64, i64) {
     let settings = config::parse_settings(
         Path::new("bench"),
         &format!(
@@ -156,8 +157,8 @@ fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl:
         .block_on(crawl::run(&settings, &store, &portals, Mode::Crawl, CancellationToken::new(), None))
         .expect("crawl");
     let wall = started.elapsed();
-    let (cpu1, _) = usage();
-    (summary, wall, cpu1 - cpu0)
+    let (cpu1, rss_kib) = usage();
+    (summary, wall, cpu1 - cpu0, rss_kib)
 }
 
 fn dir_size(path: &Path) -> u64 {
@@ -176,8 +177,8 @@ fn throughput(per_host: usize) {
     let portals = Portals::start(per_host);
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("bench.sled");
-    let (summary, wall, cpu) = crawl(&portals, 10_000.0, 50, &db);
-    let (_, rss_kib) = usage();
+    // Peak RSS is read before the bodies are read back below, so that it is the crawl's alone.
+    let (summary, wall, cpu, rss_kib) = crawl(&portals, 10_000.0, 50, &db);
     let pages = summary.pages_fetched as f64;
     let store = Store::open(&db).expect("store");
     let mut zstd_bodies = 0u64;
@@ -189,6 +190,7 @@ fn throughput(per_host: usize) {
         }
     }
     drop(store);
+    let live = live_bytes(&db);
     let on_disk = dir_size(&db);
     println!("crawl/throughput: {} hosts, {} reports", HOSTS, summary.new_reports);
     println!("  pages fetched        {}", summary.pages_fetched);
@@ -206,13 +208,39 @@ fn throughput(per_host: usize) {
         zstd_bodies as f64 / 1e6,
         on_disk as f64 / zstd_bodies.max(1) as f64
     );
+    let total: u64 = live.iter().map(|(_, bytes)| bytes).sum();
+    println!(
+        "  live keys+values     {:.1} MB; db on disk / live = {:.2}",
+        total as f64 / 1e6,
+        on_disk as f64 / total.max(1) as f64
+    );
+    for (tree, bytes) in live.iter().filter(|(_, bytes)| *bytes > 0) {
+        println!("    {tree:<18} {:.2} MB", *bytes as f64 / 1e6);
+    }
+}
+
+/// Bytes of keys and values per tree of a closed archive: what the db holds, apart from sled's own
+/// overhead. Read with sled directly, as only a benchmark needs this.
+fn live_bytes(db: &Path) -> Vec<(String, u64)> {
+    let Ok(sled) = sled::open(db) else { return Vec::new() };
+    let mut out: Vec<(String, u64)> = sled
+        .tree_names()
+        .into_iter()
+        .filter_map(|name| {
+            let tree = sled.open_tree(&name).ok()?;
+            let bytes = tree.iter().flatten().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+            Some((String::from_utf8_lossy(&name).into_owned(), bytes))
+        })
+        .collect();
+    out.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+    out
 }
 
 fn rate_bound(per_host: usize, rps: f64) {
     let portals = Portals::start(per_host);
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("bench.sled");
-    let (summary, wall, cpu) = crawl(&portals, rps, 1, &db);
+    let (summary, wall, cpu, _) = crawl(&portals, rps, 1, &db);
     let requests_per_host = summary.pages_fetched as f64 / HOSTS as f64;
     // The first request of a host is free (a full bucket); every further one waits 1/rps.
     let bound = (requests_per_host - 1.0) / rps;

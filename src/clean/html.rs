@@ -50,10 +50,9 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// Cleans a decoded HTML page.
-pub(crate) fn clean(text: &str) -> Document {
-    let page = Html::parse_document(text);
-    let metas = meta::meta_tags(&page);
+/// Cleans a parsed HTML page (parsed by the caller, which may read the same tree for links).
+pub(crate) fn clean(page: &Html) -> Document {
+    let metas = meta::meta_tags(page);
     let mut metadata = Vec::new();
     let mut skip = HashSet::new();
     for t in page.select(&TABLES) {
@@ -64,10 +63,10 @@ pub(crate) fn clean(text: &str) -> Document {
     }
     let root = page.select(&BODY).next().map_or_else(|| page.tree.root(), |b| *b);
     let mut blocks = body_blocks(root, &skip);
-    let title = meta::title(&page, &metas);
+    let title = meta::title(page, &metas);
     tidy(&mut blocks, title.as_deref(), &mut metadata);
     let published = meta::published(&metas, || page_text(root), &metadata);
-    metadata.extend(meta::kept_metas(&page));
+    metadata.extend(meta::kept_metas(page));
     Document { title, published, metadata, blocks }
 }
 
@@ -468,6 +467,10 @@ fn tidy(blocks: &mut Vec<Block>, title: Option<&str>, metadata: &mut Vec<(String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn clean(text: &str) -> Document {
+        super::clean(&Html::parse_document(text))
+    }
 
     fn paragraphs(doc: &Document) -> Vec<&str> {
         doc.blocks

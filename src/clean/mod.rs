@@ -78,8 +78,37 @@ enum Format {
 /// [`clean_bytes`]; any bytes decode to some text, so an HTML page always cleans (maybe to an empty
 /// Document).
 pub fn clean_html(body: &[u8], content_type: Option<&str>, _url: Option<&Url>) -> Result<Document, CleanError> {
+    Ok(html::clean(&parse_html(body, content_type)))
+}
+
+/// Decodes and parses an HTML body exactly as [`clean_html`] does.
+fn parse_html(body: &[u8], content_type: Option<&str>) -> scraper::Html {
     let (text, _) = crate::charset::decode(body, content_type);
-    Ok(html::clean(&text))
+    scraper::Html::parse_document(&text)
+}
+
+/// A cleaned document together with the parsed page when the input was HTML.
+///
+/// Exists so that the crawl reads a report page's attachment links from the tree the cleaner
+/// already built: parsing every report page twice was 7% of the crawl's CPU.
+pub struct Cleaned {
+    pub document: Document,
+    /// The parsed page, when the input was cleaned as HTML.
+    pub page: Option<scraper::Html>,
+}
+
+/// [`clean_bytes`], keeping the parsed page of an HTML input (see [`Cleaned`]).
+pub fn clean_bytes_keeping_page(
+    body: &[u8],
+    content_type: Option<&str>,
+    name: Option<&str>,
+    url: Option<&Url>,
+) -> Result<Cleaned, CleanError> {
+    if sniff(body, content_type, name) == Format::Html {
+        let page = parse_html(body, content_type);
+        return Ok(Cleaned { document: html::clean(&page), page: Some(page) });
+    }
+    clean_bytes(body, content_type, name, url).map(|document| Cleaned { document, page: None })
 }
 
 /// Cleans whatever was fetched or found: HTML, DOCX, DOC/WPS, PDF, XLS/XLSX or plain text.

@@ -27,7 +27,7 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
         let ctx = Arc::clone(ctx);
         let key = key.to_vec();
         let err = FetchError::Request { url: None, message: format!("not a URL: {}", entry.url) };
-        run_blocking(move || record_failure(&ctx, &key, &entry, &err)).await;
+        run_blocking(ctx, move |ctx| record_failure(ctx, &key, &entry, &err)).await;
         return;
     };
     let held = ctx.store.page(&entry.url).ok().flatten();
@@ -46,17 +46,20 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
     if matches!(result, Err(FetchError::Cancelled)) {
         return;
     }
-    let ctx = Arc::clone(ctx);
     let key = key.to_vec();
-    run_blocking(move || match result {
-        Ok(page) => record_page(&ctx, &key, &entry, page),
-        Err(err) => record_failure(&ctx, &key, &entry, &err),
+    run_blocking(Arc::clone(ctx), move |ctx| match result {
+        Ok(page) => record_page(ctx, &key, &entry, page),
+        Err(err) => record_failure(ctx, &key, &entry, &err),
     })
     .await;
 }
 
-async fn run_blocking(work: impl FnOnce() -> Result<(), StoreError> + Send + 'static) {
-    match tokio::task::spawn_blocking(work).await {
+/// Runs a page's synchronous work on a blocking thread, at most [`Ctx::blocking`] pages at once.
+async fn run_blocking(ctx: Arc<Ctx>, work: impl FnOnce(&Ctx) -> Result<(), StoreError> + Send + 'static) {
+    // The semaphore is never closed, so acquiring only waits.
+    let _permit = ctx.blocking.acquire().await;
+    let task_ctx = Arc::clone(&ctx);
+    match tokio::task::spawn_blocking(move || work(&task_ctx)).await {
         Ok(result) => report_store_error("page", result),
         Err(e) => tracing::error!("page processing crashed: {e}"),
     }
@@ -358,8 +361,9 @@ fn read_document(
     commit: &mut Commit,
 ) -> Result<(), StoreError> {
     let name = f.attachment_filename().or_else(|| entry.name.clone());
-    let doc = match crate::clean::clean_bytes(body, f.content_type(), name.as_deref(), Some(&f.final_url)) {
-        Ok(doc) => doc,
+    let cleaned = crate::clean::clean_bytes_keeping_page(body, f.content_type(), name.as_deref(), Some(&f.final_url));
+    let (doc, parsed) = match cleaned {
+        Ok(cleaned) => (cleaned.document, cleaned.page),
         Err(e) => {
             page.clean_error = Some(e.to_string());
             lock(&ctx.summary).fail(&entry.portal, "clean");
@@ -375,7 +379,7 @@ fn read_document(
     let is_html = is_text(page.media_type.as_deref())
         && !discover::is_attachment_response(f.content_type(), f.header("content-disposition"));
     if entry.kind == PageKind::Report && is_html {
-        queue_attachments(ctx, entry, f, body, page, commit)?;
+        queue_attachments(ctx, entry, f, body, parsed.as_ref(), page, commit)?;
     }
     if latest.as_ref().is_some_and(|v| v.text_sha256 == text_sha) {
         lock(&ctx.summary).unchanged += 1;
@@ -427,17 +431,22 @@ fn is_annual_report(report: &serde_json::Value, doc: &crate::document::Document)
     !report["format"].is_null() || doc.title.as_deref().is_some_and(named)
 }
 
+/// Queues a report page's attachments, read from the cleaner's tree when there is one.
 fn queue_attachments(
     ctx: &Ctx,
     entry: &FrontierEntry,
     f: &FetchedPage,
     body: &[u8],
+    parsed: Option<&scraper::Html>,
     page: &mut PageRecord,
     commit: &mut Commit,
 ) -> Result<(), StoreError> {
     let Some((_, scope)) = ctx.portals.get(&entry.portal) else { return Ok(()) };
-    let (text, _) = crate::charset::decode(body, f.content_type());
-    for link in discover::read_report_page(&text, &f.final_url, scope) {
+    let links = match parsed {
+        Some(html) => discover::read_parsed_report_page(html, &f.final_url, scope),
+        None => discover::read_report_page(&crate::charset::decode(body, f.content_type()).0, &f.final_url, scope),
+    };
+    for link in links {
         let url = link.url.to_string();
         if !page.attachments.iter().any(|a| a.url == url) {
             page.attachments.push(AttachmentRef { url: url.clone(), name: link.text.clone(), sha256: None });

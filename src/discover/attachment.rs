@@ -63,8 +63,13 @@ static DISPOSITION_NAME: LazyLock<Regex> =
 /// `appendix="true"` or carrying an `oldsrc` file name, links whose text is a file name
 /// (`年报.pdf` behind an id-only download URL), and files shown in an embedded PDF viewer.
 pub fn read_report_page(html: &str, url: &Url, scope: &Scope) -> Vec<Link> {
-    let doc = Html::parse_document(html);
-    let base = base_url(&doc, url);
+    read_parsed_report_page(&Html::parse_document(html), url, scope)
+}
+
+/// [`read_report_page`] on a page already parsed (the cleaner's tree), so that the crawl parses
+/// each report page once.
+pub fn read_parsed_report_page(doc: &Html, url: &Url, scope: &Scope) -> Vec<Link> {
+    let base = base_url(doc, url);
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for el in doc.select(&CANDIDATES) {

@@ -22,7 +22,7 @@ mod scope;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use attachment::{is_attachment_response, looks_like_attachment, read_report_page};
+pub use attachment::{is_attachment_response, looks_like_attachment, read_parsed_report_page, read_report_page};
 pub use canon::{canonicalize, is_trap};
 pub use dataproxy::{read_dataproxy_response, DataProxyQuery};
 pub use list::{read_list_page, ListPage};

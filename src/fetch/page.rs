@@ -218,6 +218,12 @@ fn is_script_challenge(content_type: Option<&str>, body: &[u8]) -> bool {
         return false;
     }
     let text = String::from_utf8_lossy(body);
+    // A challenge inside a script is a challenge somewhere in the page, and the pattern finds no
+    // match across a script's end tag: a page without one anywhere has no challenge script, and
+    // this skips the slow script scan for (nearly) every real page.
+    if !CHALLENGE.is_match(&text) {
+        return false;
+    }
     let scripts: String = SCRIPT.find_iter(&text).map(|m| m.as_str()).collect();
     if !CHALLENGE.is_match(&scripts) {
         return false;

@@ -97,7 +97,15 @@ fn frontier_is_per_host_deduplicated_and_survives_reopen() {
         assert_eq!(store.pending_len(), 2);
         assert!(store.seen("http://a.gov.cn/1.html").unwrap());
     }
-    let store = Store::open(&path).unwrap();
+    // sled's flusher thread may hold the file lock for a moment after the handle is dropped.
+    let reopened = (0..100).find_map(|_| match Store::open(&path) {
+        Err(StoreError::InUse { .. }) => {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            None
+        }
+        other => Some(other),
+    });
+    let store = reopened.expect("the archive is released within 2 s").unwrap();
     assert_eq!(store.pending_len(), 2);
     assert_eq!(store.page("http://a.gov.cn/1.html").unwrap().unwrap().versions, 1);
     let v = store.latest_version("http://a.gov.cn/1.html").unwrap().unwrap();

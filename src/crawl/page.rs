@@ -81,29 +81,9 @@ fn take_list_budget(ctx: &Ctx, portal: &str) -> bool {
 
 fn new_page(entry: &FrontierEntry) -> PageRecord {
     PageRecord {
-        url: entry.url.clone(),
-        portal: entry.portal.clone(),
-        kind: entry.kind,
         parent: entry.parent.clone(),
         name: entry.name.clone(),
-        first_seen: Utc::now(),
-        last_checked: None,
-        last_fetch: None,
-        final_url: None,
-        http_status: None,
-        media_type: None,
-        charset: None,
-        body_sha256: None,
-        etag: None,
-        last_modified: None,
-        versions: 0,
-        alias_of: None,
-        aliases: Vec::new(),
-        attachments: Vec::new(),
-        gone_since: None,
-        last_error: None,
-        clean_error: None,
-        blocked: false,
+        ..PageRecord::new(&entry.url, &entry.portal, entry.kind)
     }
 }
 

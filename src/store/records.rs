@@ -118,6 +118,37 @@ pub struct PageRecord {
     pub blocked: bool,
 }
 
+impl PageRecord {
+    /// A URL seen for the first time now: nothing fetched, nothing held yet.
+    pub fn new(url: &str, portal: &str, kind: PageKind) -> PageRecord {
+        PageRecord {
+            url: url.into(),
+            portal: portal.into(),
+            kind,
+            parent: None,
+            name: None,
+            first_seen: Utc::now(),
+            last_checked: None,
+            last_fetch: None,
+            final_url: None,
+            http_status: None,
+            media_type: None,
+            charset: None,
+            body_sha256: None,
+            etag: None,
+            last_modified: None,
+            versions: 0,
+            alias_of: None,
+            aliases: Vec::new(),
+            attachments: Vec::new(),
+            gone_since: None,
+            last_error: None,
+            clean_error: None,
+            blocked: false,
+        }
+    }
+}
+
 /// An attachment as listed on its report's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentRef {

@@ -7,31 +7,7 @@ fn entry(url: &str, kind: PageKind) -> FrontierEntry {
 }
 
 fn page(url: &str) -> PageRecord {
-    PageRecord {
-        url: url.into(),
-        portal: "p".into(),
-        kind: PageKind::Report,
-        parent: None,
-        name: None,
-        first_seen: Utc::now(),
-        last_checked: None,
-        last_fetch: None,
-        final_url: None,
-        http_status: None,
-        media_type: None,
-        charset: None,
-        body_sha256: None,
-        etag: None,
-        last_modified: None,
-        versions: 0,
-        alias_of: None,
-        aliases: vec![],
-        attachments: vec![],
-        gone_since: None,
-        last_error: None,
-        clean_error: None,
-        blocked: false,
-    }
+    PageRecord::new(url, "p", PageKind::Report)
 }
 
 #[test]

@@ -95,11 +95,6 @@ impl Archive {
 
 fn page(url: &str, portal: &str, kind: PageKind, fetch: &FetchRecord, versions: u32) -> PageRecord {
     PageRecord {
-        url: url.into(),
-        portal: portal.into(),
-        kind,
-        parent: None,
-        name: None,
         first_seen: fetch.fetched_at,
         last_checked: Some(fetch.fetched_at),
         last_fetch: Some(fetch.id),
@@ -108,16 +103,8 @@ fn page(url: &str, portal: &str, kind: PageKind, fetch: &FetchRecord, versions: 
         media_type: Some("text/html".into()),
         charset: Some("UTF-8".into()),
         body_sha256: fetch.body_sha256.clone(),
-        etag: None,
-        last_modified: None,
         versions,
-        alias_of: None,
-        aliases: Vec::new(),
-        attachments: Vec::new(),
-        gone_since: None,
-        last_error: None,
-        clean_error: None,
-        blocked: false,
+        ..PageRecord::new(url, portal, kind)
     }
 }
 

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench --bench crawl                       # both scenarios, default sizes
 //! NIANBAO_BENCH_REPORTS=5000 cargo bench --bench crawl
+//! NIANBAO_BENCH_DB=/tmp/bench.sled cargo bench --bench crawl   # keep the archive afterwards
 //! ```
 //!
 //! The portals run in a child process (this binary re-executed with `serve`), so the CPU time and
@@ -176,7 +177,8 @@ fn dir_size(path: &Path) -> u64 {
 fn throughput(per_host: usize) {
     let portals = Portals::start(per_host);
     let tmp = tempfile::tempdir().expect("temp dir");
-    let db = tmp.path().join("bench.sled");
+    // NIANBAO_BENCH_DB keeps the archive for a look afterwards (it must not exist yet).
+    let db = std::env::var_os("NIANBAO_BENCH_DB").map_or_else(|| tmp.path().join("bench.sled"), Into::into);
     // Peak RSS is read before the bodies are read back below, so that it is the crawl's alone.
     let (summary, wall, cpu, rss_kib) = crawl(&portals, 10_000.0, 50, &db);
     let pages = summary.pages_fetched as f64;

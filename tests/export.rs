@@ -363,41 +363,55 @@ fn reports_csv_has_one_row_per_report_in_the_fixed_column_order() {
     assert_eq!(one(a, "url"), A);
     assert_eq!(one(a, "portal"), "cq");
     assert_eq!(one(a, "agency"), "重庆市医疗保障局");
-    assert_eq!(one(a, "year"), "2022");
+    assert_eq!(one(a, "year"), "2023", "the statistics period of the report's text");
     assert_eq!(one(a, "format"), "2021");
-    assert_eq!(one(b, "agency"), "天津市某区, \"试点\"局", "quoted field read back whole");
+    assert_eq!(one(b, "agency"), "天津市某区,试点局", "a field with a comma is quoted and read back whole");
+    assert_eq!(one(b, "format"), "2019");
 
+    // Every figure is the report's own (documents.jsonl carries the same report), null an empty cell.
     let docs = read_jsonl(&snap.join("documents.jsonl"));
     for (row, url) in [(a, A), (b, B)] {
         let report = &docs.iter().find(|d| d["url"] == url).unwrap()["report"];
-        for (r, key) in ROWS.iter().enumerate() {
-            for (c, column) in COLUMNS.iter().enumerate() {
-                let cell = one(row, &format!("applications.{key}.{column}"));
-                match &report["applications"]["rows"][key][c] {
-                    Value::Null => assert_eq!(cell, "", "null is an empty cell"),
-                    v => assert_eq!(cell, v.to_string()),
-                }
-                if *key == "carried_over" || (*key == "granted" && c == 2) {
-                    assert_eq!(cell, "");
-                } else {
-                    assert_eq!(cell, (10 * r + c).to_string());
-                }
+        for (key, column) in ROWS.iter().flat_map(|k| COLUMNS.iter().enumerate().map(move |c| (k, c))) {
+            let cell = one(row, &format!("applications.{key}.{}", column.1));
+            match &report["applications"]["rows"][key][column.0] {
+                Value::Null => assert_eq!(cell, "", "null is an empty cell"),
+                v => assert_eq!(cell, v.to_string()),
             }
         }
-        assert_eq!(one(row, "review_litigation.litigation_after_review.total"), "14");
-        assert_eq!(one(row, "checks_failed"), "applications.balance[total];narrative.new_received");
+        let failed: Vec<String> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] == false)
+            .map(|c| match c["at"].as_str() {
+                Some(at) => format!("{}[{at}]", c["rule"].as_str().unwrap()),
+                None => c["rule"].as_str().unwrap().to_owned(),
+            })
+            .collect();
+        assert_eq!(one(row, "checks_failed"), failed.join(";"));
     }
+    // Figures of the two fixtures (tests/fixtures/parser), read through the CSV.
+    assert_eq!(one(a, "applications.new_received.total"), "10");
+    assert_eq!(one(a, "applications.granted.commercial"), "1");
+    assert_eq!(one(b, "applications.new_received.natural_person"), "1598");
+    assert_eq!(one(b, "review_litigation.litigation_after_review.total"), "4");
+    assert_eq!(
+        one(a, "checks_failed"),
+        "applications.row_sum[granted];applications.results_sum[total];review_litigation.group_sum[review];narrative.new_received"
+    );
+    assert_eq!(one(b, "checks_failed"), "");
     // Each report fills its own layout's active-disclosure columns only.
-    assert_eq!(one(a, "active_disclosure.normative_documents.in_force"), "58");
-    assert_eq!(one(a, "active_disclosure.fees.amount_wan_yuan"), "12.5");
-    assert_eq!(a["active_disclosure.licensing.decisions"], ["1036"]);
-    assert_eq!(a["active_disclosure.punishment.decisions"], [""], "null stays empty");
+    assert_eq!(one(a, "active_disclosure.normative_documents.in_force"), "17");
+    assert_eq!(one(a, "active_disclosure.fees.amount_wan_yuan"), "12.75");
+    assert_eq!(a["active_disclosure.licensing.decisions"], ["1386"]);
+    assert_eq!(a["active_disclosure.enforcement.decisions"], [""], "null stays empty");
     assert_eq!(one(a, "active_disclosure.procurement.amount"), "");
     assert_eq!(one(b, "active_disclosure.regulations.issued"), "");
-    assert_eq!(b["active_disclosure.licensing.decisions"], ["8"], "the shared column, filled by a 2019 report");
-    assert_eq!(one(b, "active_disclosure.licensing.change"), "+1036");
+    assert_eq!(b["active_disclosure.licensing.decisions"], ["12883"], "the shared column, filled by a 2019 report");
+    assert_eq!(one(b, "active_disclosure.punishment.change"), "1036");
     assert_eq!(one(b, "active_disclosure.other_services.decisions"), "");
-    assert_eq!(one(b, "active_disclosure.procurement.amount"), "17.25");
+    assert_eq!(one(b, "active_disclosure.procurement.amount"), "251.36");
 }
 
 #[test]
@@ -636,10 +650,10 @@ proptest! {
             id, portal: portal.clone(), url: url.clone(), final_url: url.clone(), redirects: Vec::new(),
             method: "GET".into(), request_headers: headers.clone(), request_body: None, status,
             http_version: version.into(), headers: headers.clone(), fetched_at: Utc::now(),
-            body_sha256: Some(store.put_blob(&body).unwrap()), body_sha1: Some(sha1_b32(&body)),
+            body_sha256: Some(nianbao::store::sha256_hex(&body)), body_sha1: Some(sha1_b32(&body)),
             body_len: body.len() as u64, same_as: None, remote_ip: None,
         };
-        store.commit(Commit { fetch: Some(fetch), ..Commit::default() }).unwrap();
+        store.commit(Commit { fetch: Some(fetch), body: Some(body.clone()), ..Commit::default() }).unwrap();
         let out = tempfile::tempdir().unwrap();
         let snap: PathBuf = out.path().join("s");
         export::export(store, &ExportOptions { out: snap.clone(), portals: vec![portal], since: None }).unwrap();

@@ -122,7 +122,8 @@ fn record_page(ctx: &Ctx, key: &[u8], entry: &FrontierEntry, fetched: FetchedPag
     let body = if fetched.is_not_modified() {
         page.body_sha256.as_deref().map(|sha| ctx.store.blob(sha)).transpose()?.flatten()
     } else {
-        Some(fetched.body.to_vec())
+        commit.body = Some(fetched.body.to_vec());
+        commit.body.clone()
     };
     let unchanged_bytes = fetched.is_not_modified() || fetch.same_as.is_some();
     commit.fetch = Some(fetch);
@@ -142,12 +143,8 @@ fn fetch_record(
     f: &FetchedPage,
     held: &PageRecord,
 ) -> Result<FetchRecord, StoreError> {
-    let (sha256, sha1) = if f.is_not_modified() {
-        (None, None)
-    } else {
-        let sha = ctx.store.put_blob(&f.body)?;
-        (Some(sha), Some(sha1_base32(&f.body)))
-    };
+    let (sha256, sha1) =
+        if f.is_not_modified() { (None, None) } else { (Some(sha256_hex(&f.body)), Some(sha1_base32(&f.body))) };
     let same_as = match (&sha256, &held.body_sha256) {
         (Some(new), Some(old)) if new == old => held.last_fetch,
         _ => None,
@@ -355,13 +352,13 @@ fn read_document(
         page.name = name;
     }
     let text_sha = sha256_hex(doc.text().as_bytes());
-    let latest = ctx.store.latest_version(&entry.url)?;
+    let latest = ctx.store.latest_text_sha256(&entry.url)?;
     let is_html = is_text(page.media_type.as_deref())
         && !discover::is_attachment_response(f.content_type(), f.header("content-disposition"));
     if entry.kind == PageKind::Report && is_html {
         queue_attachments(ctx, entry, f, body, parsed.as_ref(), page, commit)?;
     }
-    if latest.as_ref().is_some_and(|v| v.text_sha256 == text_sha) {
+    if latest.as_ref() == Some(&text_sha) {
         lock(&ctx.summary).unchanged += 1;
         return Ok(());
     }
@@ -378,8 +375,7 @@ fn read_document(
             }
         }
     }
-    let report = crate::parser::parse_document(&doc);
-    let report = serde_json::to_value(&report).ok().filter(|r| is_annual_report(r, &doc));
+    let report = crate::parser::annual_report(&doc);
     page.versions += 1;
     commit.version_url = Some(entry.url.clone());
     commit.version = Some(VersionRecord {
@@ -389,10 +385,19 @@ fn read_document(
         body_sha256: page.body_sha256.clone().unwrap_or_default(),
         text_sha256: text_sha,
         document: doc,
-        report,
+        // Derived again by whoever reads the version; the archive keeps documents.
+        report: None,
     });
     tracing::info!(url = %entry.url, version = page.versions, kind = ?entry.kind, "archived");
     let mut summary = lock(&ctx.summary);
+    if let Some(report) = report.filter(|r| r.format.is_some()) {
+        summary.parsed_reports += 1;
+        let failed: Vec<String> = report.checks.iter().filter(|c| !c.ok).map(|c| c.name()).collect();
+        if !failed.is_empty() {
+            summary.failed_checks += 1;
+            tracing::info!(url = %entry.url, failed = %failed.join(", "), "parsed with failed checks");
+        }
+    }
     match (page.versions, entry.kind) {
         (1, PageKind::Attachment) => summary.new_attachments += 1,
         (1, _) => summary.new_reports += 1,
@@ -403,12 +408,6 @@ fn read_document(
         link_to_parent(ctx, entry, page, commit)?;
     }
     Ok(())
-}
-
-/// A document is an annual report when the parser found a standard table, or it names itself one.
-fn is_annual_report(report: &serde_json::Value, doc: &crate::document::Document) -> bool {
-    let named = |s: &str| s.contains("年度报告") || s.contains("年报");
-    !report["format"].is_null() || doc.title.as_deref().is_some_and(named)
 }
 
 /// Queues a report page's attachments, read from the cleaner's tree when there is one.

@@ -17,6 +17,10 @@ pub struct Summary {
     pub new_attachments: u64,
     /// Held documents whose cleaned text changed.
     pub new_versions: u64,
+    /// New documents and versions in which the parser found the standard tables.
+    pub parsed_reports: u64,
+    /// Of those, how many failed a consistency check (each is logged with the checks' names).
+    pub failed_checks: u64,
     /// Refetches whose cleaned text (or whose bytes) had not changed, and 304s.
     pub unchanged: u64,
     /// Held pages now answered with 404 or 410.
@@ -68,6 +72,7 @@ impl fmt::Display for Summary {
         writeln!(f, "  new reports     {}", self.new_reports)?;
         writeln!(f, "  new attachments {}", self.new_attachments)?;
         writeln!(f, "  new versions    {}", self.new_versions)?;
+        writeln!(f, "  parsed tables   {} ({} with failed checks)", self.parsed_reports, self.failed_checks)?;
         writeln!(f, "  unchanged       {}", self.unchanged)?;
         writeln!(f, "  gone            {}", self.gone)?;
         writeln!(f, "  aliases         {}", self.aliases)?;

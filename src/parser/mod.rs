@@ -97,6 +97,15 @@ pub fn parse_document(doc: &Document) -> Report {
     }
 }
 
+/// The parser's report when `doc` is an annual report: the parser found a standard table, or the
+/// document names itself one (年度报告, 年报). The archive keeps documents, not reports: readers
+/// derive the report with this, so that a better parser improves every report already archived.
+pub fn annual_report(doc: &Document) -> Option<Report> {
+    let report = parse_document(doc);
+    let named = |s: &str| s.contains("年度报告") || s.contains("年报");
+    (report.format.is_some() || doc.title.as_deref().is_some_and(named)).then_some(report)
+}
+
 /// Parses a report that arrives as plain text (see [`crate::clean::text`] for the shapes read).
 pub fn parse_text(text: &str) -> Report {
     parse_document(&crate::clean::text::document_from_text(text))

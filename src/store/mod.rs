@@ -3,29 +3,38 @@
 //! Trees (keys → values):
 //! - `pages`: canonical URL → [`PageRecord`], the current state of every URL ever seen.
 //! - `fetches`: fetch id (big-endian u64) → [`FetchRecord`], every HTTP exchange, for the WARC.
-//! - `blobs`: hex SHA-256 → zstd-compressed raw body, content-addressed so identical bodies are kept
-//!   once. sled itself moves large values into files of their own beside its log.
-//! - `versions`: URL, NUL, version number (big-endian u32) → zstd-compressed [`VersionRecord`].
+//! - `blobs`: hex SHA-256 → raw body, content-addressed so identical bodies are kept once. sled
+//!   itself moves large values into files of their own beside its log.
+//! - `versions`: URL, NUL, version number (big-endian u32) → [`VersionRecord`] without its report,
+//!   which readers derive from the document (see [`VersionRecord::report`]).
 //! - `texts`: hex SHA-256 of a cleaned text → the URL holding it (finds aliases).
 //! - `pending`: host, NUL, sequence (big-endian u64) → [`FrontierEntry`], the run's work still to do,
 //!   grouped by host so that the scheduler can serve every host at its own rate.
 //! - `seen`: URL → nothing: every URL the current run has queued (the run's seen-set, on disk).
 //! - `meta`: `run` → [`RunRecord`]; `portals`: portal name → [`PortalRecord`].
+//! - `dicts`: the compression dictionaries (see [`pack`]).
+//!
+//! Records are JSON. Bodies, versions, fetches and pages are packed with their host's compression
+//! dictionary ([`pack`]); a value written by an older nianbao (plain JSON or plain zstd) still reads.
 //!
 //! Invariant: a page's result and the removal of its frontier entry are written in one transaction,
 //! so a run killed at any moment either has both or neither, and resumes by redoing only the latter.
 //! Nothing else in nianbao imports sled.
 
+mod pack;
 mod records;
 
 pub use records::*;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::{Db, Tree};
+
+use crate::document::Document;
+use pack::{Fallback, Packer};
 
 /// What can go wrong with the archive; every message says which file or URL.
 #[derive(Debug, thiserror::Error)]
@@ -58,12 +67,15 @@ pub struct Store {
     seen: Tree,
     meta: Tree,
     portals: Tree,
+    packer: Arc<Packer>,
 }
 
 /// Everything one finished page changes, written in a single transaction.
 #[derive(Debug, Default)]
 pub struct Commit {
     pub fetch: Option<FetchRecord>,
+    /// The body of `fetch`, stored under its `body_sha256` unless the archive holds it already.
+    pub body: Option<Vec<u8>>,
     pub pages: Vec<PageRecord>,
     pub version: Option<VersionRecord>,
     /// The URL the version belongs to; also indexed under its text digest.
@@ -78,29 +90,6 @@ pub struct Commit {
 /// the process grew with the archive (250 MB peak RSS for 5,000 reports); the crawl reads only the
 /// frontier, the seen-set and the few records it updates, which the OS page cache serves as well.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// zstd's default level. Level 9 cost a quarter of the crawl's CPU (its match search on every body
-/// and version) for bodies about 5% smaller; decompression reads either.
-const ZSTD_LEVEL: i32 = 3;
-
-/// Idle compression contexts, reused: setting one up per value was another 1.5% of the crawl's CPU.
-/// A pool rather than one per thread, because each context keeps about a megabyte and the crawl runs
-/// its pages on dozens of short-lived blocking threads (18 MB of peak heap, heaptrack); the pool
-/// holds as many as ever compressed at once, one or two.
-static COMPRESSORS: Mutex<Vec<zstd::bulk::Compressor<'static>>> = Mutex::new(Vec::new());
-
-/// Compresses one value at [`ZSTD_LEVEL`] with a pooled context.
-fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let io = |e| StoreError::Sled(sled::Error::Io(e));
-    let idle = COMPRESSORS.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let mut compressor = match idle {
-        Some(c) => c,
-        None => zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(io)?,
-    };
-    let packed = compressor.compress(bytes).map_err(io)?;
-    COMPRESSORS.lock().unwrap_or_else(|e| e.into_inner()).push(compressor);
-    Ok(packed)
-}
 
 impl Store {
     /// Opens (or creates) the archive at `path`.
@@ -128,6 +117,7 @@ impl Store {
             seen: tree("seen")?,
             meta: tree("meta")?,
             portals: tree("portals")?,
+            packer: Arc::new(Packer::open(tree("dicts")?)?),
             db,
         })
     }
@@ -160,23 +150,13 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
-    /// Stores a raw body (compressed) under its SHA-256 and returns the hex digest.
-    pub fn put_blob(&self, body: &[u8]) -> Result<String, StoreError> {
-        let digest = sha256_hex(body);
-        if !self.blobs.contains_key(digest.as_bytes())? {
-            let packed = compress(body)?;
-            self.blobs.insert(digest.as_bytes(), packed)?;
-        }
-        Ok(digest)
-    }
-
     /// A raw body by its hex SHA-256, decompressed.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let Some(packed) = self.blobs.get(sha256.as_bytes())? else { return Ok(None) };
-        let body = zstd::stream::decode_all(&packed[..]).map_err(|e| StoreError::Corrupt {
+        let body = self.packer.unpack(&packed).map_err(|reason| StoreError::Corrupt {
             what: "blob",
             key: sha256.into(),
-            reason: e.to_string(),
+            reason,
         })?;
         Ok(Some(body))
     }
@@ -186,17 +166,17 @@ impl Store {
         self.blobs.iter().map(|item| {
             let (key, packed) = item?;
             let key = String::from_utf8_lossy(&key).into_owned();
-            let ok = zstd::stream::decode_all(&packed[..]).is_ok_and(|body| sha256_hex(&body) == key);
+            let ok = self.packer.unpack(&packed).is_ok_and(|body| sha256_hex(&body) == key);
             Ok((key, ok))
         })
     }
 
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
-        decode_json(self.pages.get(url.as_bytes())?, "page", url)
+        self.pages.get(url.as_bytes())?.map(|v| self.decode_packed(&v, "page", url)).transpose()
     }
 
     pub fn put_page(&self, page: &PageRecord) -> Result<(), StoreError> {
-        self.pages.insert(page.url.as_bytes(), encode_json(page))?;
+        self.pages.insert(page.url.as_bytes(), self.pack_record(&page.url, page)?)?;
         Ok(())
     }
 
@@ -204,19 +184,19 @@ impl Store {
     pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
         self.pages.iter().map(|item| {
             let (key, value) = item?;
-            decode(&value, "page", &String::from_utf8_lossy(&key))
+            self.decode_packed(&value, "page", &String::from_utf8_lossy(&key))
         })
     }
 
     pub fn fetch(&self, id: u64) -> Result<Option<FetchRecord>, StoreError> {
-        decode_json(self.fetches.get(id.to_be_bytes())?, "fetch", &id.to_string())
+        self.fetches.get(id.to_be_bytes())?.map(|v| self.decode_packed(&v, "fetch", &id.to_string())).transpose()
     }
 
     /// Every fetch, oldest first.
     pub fn fetches(&self) -> impl Iterator<Item = Result<FetchRecord, StoreError>> + '_ {
         self.fetches.iter().map(|item| {
             let (key, value) = item?;
-            decode(&value, "fetch", &format!("{key:?}"))
+            self.decode_packed(&value, "fetch", &format!("{key:?}"))
         })
     }
 
@@ -224,15 +204,25 @@ impl Store {
     pub fn versions(&self, url: &str) -> Result<Vec<VersionRecord>, StoreError> {
         let mut prefix = url.as_bytes().to_vec();
         prefix.push(0);
-        self.versions.scan_prefix(&prefix).map(|item| decode_version(&item?.1, url)).collect()
+        self.versions.scan_prefix(&prefix).map(|item| self.decode_version(&item?.1, url, true)).collect()
     }
 
     /// The newest version of a document.
     pub fn latest_version(&self, url: &str) -> Result<Option<VersionRecord>, StoreError> {
+        self.newest_version(url, true)
+    }
+
+    /// The digest of the newest cleaned text of a document: what a refetch is compared with. Cheaper
+    /// than [`Store::latest_version`], as it does not run the parser.
+    pub fn latest_text_sha256(&self, url: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.newest_version(url, false)?.map(|v| v.text_sha256))
+    }
+
+    fn newest_version(&self, url: &str, with_report: bool) -> Result<Option<VersionRecord>, StoreError> {
         let mut prefix = url.as_bytes().to_vec();
         prefix.push(0);
         match self.versions.scan_prefix(&prefix).next_back() {
-            Some(item) => Ok(Some(decode_version(&item?.1, url)?)),
+            Some(item) => Ok(Some(self.decode_version(&item?.1, url, with_report)?)),
             None => Ok(None),
         }
     }
@@ -248,18 +238,41 @@ impl Store {
         for entry in &commit.enqueue {
             queued.push((pending_key(&host_of(&entry.url), self.next_id()?), encode_json(entry)));
         }
+        self.learn_dictionary(&commit)?;
         let version = match (&commit.version, &commit.version_url) {
-            (Some(v), Some(url)) => Some((version_key(url, v.n), encode_version(v)?, v.text_sha256.clone(), url)),
+            (Some(v), Some(url)) => {
+                let packed = self.packer.pack(&host_of(url), &stored_version(v), Fallback::Zstd)?;
+                Some((version_key(url, v.n), packed, v.text_sha256.clone(), url))
+            }
             _ => None,
         };
-        let trees = (&self.pages, &self.fetches, &self.versions, &self.texts, &self.pending, &self.seen);
+        let fetch = match &commit.fetch {
+            Some(f) => Some((f.id.to_be_bytes(), self.pack_record(&f.url, f)?)),
+            None => None,
+        };
+        let blob = match (&commit.fetch, &commit.body) {
+            (Some(FetchRecord { url, body_sha256: Some(sha), .. }), Some(body))
+                if !self.blobs.contains_key(sha.as_bytes())? =>
+            {
+                Some((sha, self.packer.pack(&host_of(url), body, Fallback::Zstd)?))
+            }
+            _ => None,
+        };
+        let mut pages = Vec::with_capacity(commit.pages.len());
+        for p in &commit.pages {
+            pages.push((p.url.as_bytes(), self.pack_record(&p.url, p)?));
+        }
+        let trees = (&self.pages, &self.fetches, &self.blobs, &self.versions, &self.texts, &self.pending, &self.seen);
         let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(pages, fetches, versions, texts, pending, seen)| {
-                if let Some(f) = &commit.fetch {
-                    fetches.insert(&f.id.to_be_bytes(), encode_json(f))?;
+            trees.transaction(|(pages_tree, fetches, blobs, versions, texts, pending, seen)| {
+                if let Some((key, value)) = &fetch {
+                    fetches.insert(key, value.as_slice())?;
                 }
-                for p in &commit.pages {
-                    pages.insert(p.url.as_bytes(), encode_json(p))?;
+                if let Some((sha, value)) = &blob {
+                    blobs.insert(sha.as_bytes(), value.as_slice())?;
+                }
+                for (key, value) in &pages {
+                    pages_tree.insert(*key, value.as_slice())?;
                 }
                 if let Some((key, value, text_sha, url)) = &version {
                     versions.insert(key.as_slice(), value.as_slice())?;
@@ -347,9 +360,10 @@ impl Store {
         Ok(())
     }
 
-    /// Marks the current run finished, so that the next one starts afresh.
+    /// Marks the current run finished, so that the next one starts afresh, and drops its seen-set.
     pub fn finish_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         self.meta.insert(b"run", encode_json(run))?;
+        self.seen.clear()?;
         Ok(())
     }
 
@@ -361,6 +375,68 @@ impl Store {
         self.portals.insert(name.as_bytes(), encode_json(record))?;
         Ok(())
     }
+
+    /// Gives a host its compression dictionary from its first HTML document: the body, the
+    /// cleaned document and the records of this commit.
+    fn learn_dictionary(&self, commit: &Commit) -> Result<(), StoreError> {
+        let (Some(fetch), Some(body), Some(version), Some(page)) =
+            (&commit.fetch, &commit.body, &commit.version, commit.pages.first())
+        else {
+            return Ok(());
+        };
+        let host = host_of(&fetch.url);
+        let html = page.media_type.as_deref().is_some_and(|m| m.contains("html"));
+        if !html || !self.packer.wants_dictionary(&host)? {
+            return Ok(());
+        }
+        self.packer.learn(&host, body, &[&stored_version(version), &encode_json(fetch), &encode_json(page)])
+    }
+
+    /// A record as stored: JSON, packed with the dictionary of `url`'s host.
+    fn pack_record<T: serde::Serialize>(&self, url: &str, record: &T) -> Result<Vec<u8>, StoreError> {
+        self.packer.pack(&host_of(url), &encode_json(record), Fallback::Raw)
+    }
+
+    fn decode_packed<T: serde::de::DeserializeOwned>(
+        &self,
+        value: &[u8],
+        what: &'static str,
+        key: &str,
+    ) -> Result<T, StoreError> {
+        let json = self.packer.unpack(value).map_err(|reason| StoreError::Corrupt { what, key: key.into(), reason })?;
+        decode(&json, what, key)
+    }
+
+    fn decode_version(&self, packed: &[u8], url: &str, with_report: bool) -> Result<VersionRecord, StoreError> {
+        let mut version: VersionRecord = self.decode_packed(packed, "version", url)?;
+        // Always the current parser's reading; archives of older nianbaos stored one of their own.
+        version.report = None;
+        if with_report {
+            version.report = crate::parser::annual_report(&version.document).and_then(|r| serde_json::to_value(r).ok());
+        }
+        Ok(version)
+    }
+}
+
+/// A version as stored: everything but the report, which is derived from the document.
+fn stored_version(v: &VersionRecord) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Stored<'a> {
+        n: u32,
+        fetch_id: u64,
+        fetched_at: &'a chrono::DateTime<chrono::Utc>,
+        body_sha256: &'a str,
+        text_sha256: &'a str,
+        document: &'a Document,
+    }
+    encode_json(&Stored {
+        n: v.n,
+        fetch_id: v.fetch_id,
+        fetched_at: &v.fetched_at,
+        body_sha256: &v.body_sha256,
+        text_sha256: &v.text_sha256,
+        document: &v.document,
+    })
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -416,16 +492,6 @@ fn decode_json<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     value.map(|v| decode(&v, what, key)).transpose()
-}
-
-fn encode_version(v: &VersionRecord) -> Result<Vec<u8>, StoreError> {
-    compress(&encode_json(v))
-}
-
-fn decode_version(packed: &[u8], url: &str) -> Result<VersionRecord, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { what: "version", key: url.into(), reason };
-    let json = zstd::stream::decode_all(packed).map_err(|e| corrupt(e.to_string()))?;
-    serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
 }
 
 #[cfg(test)]

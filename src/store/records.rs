@@ -178,7 +178,10 @@ pub struct VersionRecord {
     /// Hex SHA-256 of `document.text()`: what decides whether a refetch is a new version.
     pub text_sha256: String,
     pub document: Document,
-    /// The parser's report JSON, or `None` when the document is not an annual report.
+    /// The parser's report JSON, or `None` when the document is not an annual report. Not stored:
+    /// the store derives it from `document` with the current parser when it reads a version
+    /// ([`crate::parser::annual_report`]), so parser fixes reach every archived report.
+    #[serde(default)]
     pub report: Option<serde_json::Value>,
 }
 

@@ -10,16 +10,167 @@ fn page(url: &str) -> PageRecord {
     PageRecord::new(url, "p", PageKind::Report)
 }
 
+/// A fetch of `url` with `body`, as the crawl records one.
+fn fetch(id: u64, url: &str, body: &[u8]) -> FetchRecord {
+    FetchRecord {
+        id,
+        portal: "p".into(),
+        url: url.into(),
+        final_url: url.into(),
+        redirects: Vec::new(),
+        method: "GET".into(),
+        request_headers: vec![("user-agent".into(), "nianbao-test".into())],
+        request_body: None,
+        status: 200,
+        http_version: "HTTP/1.1".into(),
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        fetched_at: Utc::now(),
+        body_sha256: Some(sha256_hex(body)),
+        body_sha1: None,
+        body_len: body.len() as u64,
+        same_as: None,
+        remote_ip: None,
+    }
+}
+
+/// A report page of a portal: shared chrome and table labels, its own agency and figures.
+fn report_html(n: u64) -> String {
+    let rows: String = (0..26)
+        .map(|r| format!("<tr><td>第{r}行 政府信息公开申请情况</td><td>{}</td><td>{}</td></tr>", n * 7 + r, n + r))
+        .collect();
+    format!(
+        "<html><head><title>第{n}局2023年政府信息公开工作年度报告</title><link href=\"/css/main.css\"></head>\
+         <body><div class=\"nav\">首页 政务公开 互动交流 办事服务 走进本市</div><table>{rows}</table>\
+         <div class=\"footer\">主办单位：某市人民政府办公室 版权所有 网站标识码：5000000001 渝ICP备05003300号</div>\
+         </body></html>"
+    )
+}
+
+/// Commits report page `n` of host a.gov.cn the way the crawl does: fetch, body, page, version.
+fn commit_report(store: &Store, n: u64) -> String {
+    let url = format!("http://a.gov.cn/nb/t{n}.html");
+    let body = report_html(n).into_bytes();
+    let mut p = page(&url);
+    p.media_type = Some("text/html".into());
+    p.body_sha256 = Some(sha256_hex(&body));
+    p.versions = 1;
+    let document = Document {
+        title: Some(format!("第{n}局2023年政府信息公开工作年度报告")),
+        blocks: vec![Block::Paragraph(format!("本年度共收到申请{}件。", n * 7))],
+        ..Document::default()
+    };
+    let version = VersionRecord {
+        n: 1,
+        fetch_id: n,
+        fetched_at: Utc::now(),
+        body_sha256: sha256_hex(&body),
+        text_sha256: sha256_hex(document.text().as_bytes()),
+        document,
+        report: None,
+    };
+    let commit = Commit {
+        fetch: Some(fetch(n, &url, &body)),
+        body: Some(body),
+        pages: vec![p],
+        version: Some(version),
+        version_url: Some(url.clone()),
+        ..Commit::default()
+    };
+    store.commit(commit).unwrap();
+    url
+}
+
 #[test]
 fn blobs_are_content_addressed_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
-    let a = store.put_blob("年报正文".as_bytes()).unwrap();
-    assert_eq!(store.put_blob("年报正文".as_bytes()).unwrap(), a);
-    assert_eq!(store.blob(&a).unwrap().unwrap(), "年报正文".as_bytes());
+    let body = "年报正文".as_bytes();
+    let a = sha256_hex(body);
+    for id in [1, 2] {
+        let commit = Commit {
+            fetch: Some(fetch(id, "http://a.gov.cn/1.pdf", body)),
+            body: Some(body.to_vec()),
+            ..Commit::default()
+        };
+        store.commit(commit).unwrap();
+    }
+    assert_eq!(store.blobs.len(), 1, "an identical body is kept once");
+    assert_eq!(store.blob(&a).unwrap().unwrap(), body);
     assert!(store.verify_blobs().all(|r| r.unwrap().1));
     store.blobs.insert(a.as_bytes(), zstd::bulk::compress(b"tampered", 3).unwrap()).unwrap();
     assert!(!store.verify_blobs().next().unwrap().unwrap().1);
+}
+
+#[test]
+fn a_host_gets_a_dictionary_and_every_value_reads_back_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let urls: Vec<String> = {
+        let store = Store::open(&path).unwrap();
+        let urls = (1..=20).map(|n| commit_report(&store, n)).collect();
+        assert_eq!(store.packer.host_dict("a.gov.cn").unwrap(), Some(1), "learnt from the first report");
+        assert_eq!(store.packer.host_dict("b.gov.cn").unwrap(), None);
+        // Later pages pack against it: far smaller than compressed on their own.
+        let body = report_html(20).into_bytes();
+        let packed = store.blobs.get(sha256_hex(&body).as_bytes()).unwrap().unwrap();
+        assert_eq!(packed[0], 0x01, "packed with a dictionary");
+        let alone = zstd::bulk::compress(&body, 3).unwrap();
+        assert!(packed.len() * 2 < alone.len(), "{} bytes with the dictionary, {} without", packed.len(), alone.len());
+        urls
+    };
+    let store = reopen(&path);
+    assert!(store.verify_blobs().all(|r| r.unwrap().1));
+    for (n, url) in (1u64..).zip(&urls) {
+        let held = store.page(url).unwrap().unwrap();
+        assert_eq!(store.blob(held.body_sha256.as_deref().unwrap()).unwrap().unwrap(), report_html(n).into_bytes());
+        assert_eq!(store.fetch(n).unwrap().unwrap().url, *url);
+        let v = store.latest_version(url).unwrap().unwrap();
+        assert_eq!(v.document.blocks, vec![Block::Paragraph(format!("本年度共收到申请{}件。", n * 7))]);
+        assert!(v.report.is_some(), "the report is derived from the document (its title names it a 年度报告)");
+        assert_eq!(v.report.unwrap()["year"], 2023);
+    }
+}
+
+#[test]
+fn values_written_by_the_previous_format_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let url = "http://old.gov.cn/nb/1.html";
+    let body = b"<html>old</html>";
+    let sha = sha256_hex(body);
+    let mut p = page(url);
+    p.body_sha256 = Some(sha.clone());
+    // The previous format: plain JSON records, plain zstd bodies and versions (with a stored report).
+    store.pages.insert(url.as_bytes(), encode_json(&p)).unwrap();
+    store.fetches.insert(7u64.to_be_bytes(), encode_json(&fetch(7, url, body))).unwrap();
+    store.blobs.insert(sha.as_bytes(), zstd::bulk::compress(body, 9).unwrap()).unwrap();
+    let old_version = serde_json::json!({
+        "n": 1, "fetch_id": 7, "fetched_at": "2024-01-20T09:30:00Z", "body_sha256": sha, "text_sha256": "t",
+        "document": {"title": "关于印发工作方案的通知", "metadata": [], "blocks": []},
+        "report": {"agency": "stale", "year": 1999},
+    });
+    let packed = zstd::bulk::compress(&serde_json::to_vec(&old_version).unwrap(), 9).unwrap();
+    store.versions.insert(version_key(url, 1), packed).unwrap();
+    assert_eq!(store.page(url).unwrap().unwrap(), p);
+    assert_eq!(store.fetch(7).unwrap().unwrap().url, url);
+    assert_eq!(store.blob(&sha).unwrap().unwrap(), body);
+    let v = store.latest_version(url).unwrap().unwrap();
+    assert_eq!(v.document.title.as_deref(), Some("关于印发工作方案的通知"));
+    assert_eq!(v.report, None, "the stored report gives way to the current parser's reading: not a report");
+}
+
+#[test]
+fn a_value_naming_a_missing_dictionary_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    store.pages.insert(b"http://a.gov.cn/x", &[0x01, 0, 0, 0, 9, 1, 2, 3][..]).unwrap();
+    store.pages.insert(b"http://a.gov.cn/y", &[0x01, 0][..]).unwrap();
+    for url in ["http://a.gov.cn/x", "http://a.gov.cn/y"] {
+        match store.page(url) {
+            Err(StoreError::Corrupt { what: "page", key, .. }) => assert_eq!(key, url),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -73,19 +224,24 @@ fn frontier_is_per_host_deduplicated_and_survives_reopen() {
         assert_eq!(store.pending_len(), 2);
         assert!(store.seen("http://a.gov.cn/1.html").unwrap());
     }
-    // sled's flusher thread may hold the file lock for a moment after the handle is dropped.
-    let reopened = (0..100).find_map(|_| match Store::open(&path) {
-        Err(StoreError::InUse { .. }) => {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            None
-        }
-        other => Some(other),
-    });
-    let store = reopened.expect("the archive is released within 2 s").unwrap();
+    let store = reopen(&path);
     assert_eq!(store.pending_len(), 2);
     assert_eq!(store.page("http://a.gov.cn/1.html").unwrap().unwrap().versions, 1);
     let v = store.latest_version("http://a.gov.cn/1.html").unwrap().unwrap();
     assert_eq!(v.document.title.as_deref(), Some("年报"));
     assert_eq!(store.url_for_text("t").unwrap().as_deref(), Some("http://a.gov.cn/1.html"));
     assert!(store.latest_version("http://a.gov.cn/1").unwrap().is_none(), "prefix of another URL is not a match");
+}
+
+/// Opens the archive again once the dropped handle has let go of it: sled's flusher thread may hold
+/// the file lock for a moment after the handle is dropped.
+fn reopen(path: &Path) -> Store {
+    let reopened = (0..100).find_map(|_| match Store::open(path) {
+        Err(StoreError::InUse { .. }) => {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            None
+        }
+        other => Some(other),
+    });
+    reopened.expect("the archive is released within 2 s").unwrap()
 }

@@ -12,6 +12,8 @@ use crate::document::Table;
 
 /// A cell longer than this is running text: its table is layout.
 const MAX_DATA_CELL: usize = 400;
+/// A metadata table has at most this many cells.
+const MAX_METADATA_CELLS: usize = 40;
 
 /// The table as a full grid when it is a data table; `None` for a layout table (nested tables, one
 /// row or one column, running text in cells, mostly links), whose content is then read as blocks.
@@ -54,8 +56,13 @@ pub(crate) fn metadata_table(table: NodeRef<'_, Node>) -> Option<Vec<(String, St
     if table.descendants().skip(1).any(|n| is_element(n, "table")) {
         return None;
     }
-    let cells: Vec<String> =
-        table.descendants().filter(|n| is_element(*n, "td") || is_element(*n, "th")).map(|c| cell_text(c).0).collect();
+    let is_cell = |n: &NodeRef<'_, Node>| is_element(*n, "td") || is_element(*n, "th");
+    // Counted before any cell's text is read: a page's statistics tables are far too big to be
+    // metadata, and reading their cells here cost as much as reading them as data.
+    if table.descendants().filter(is_cell).count() > MAX_METADATA_CELLS {
+        return None;
+    }
+    let cells: Vec<String> = table.descendants().filter(is_cell).map(|c| cell_text(c).0).collect();
     let mut pairs = Vec::new();
     let mut i = 0;
     while i < cells.len() {
@@ -73,7 +80,7 @@ pub(crate) fn metadata_table(table: NodeRef<'_, Node>) -> Option<Vec<(String, St
     // Labels side by side with no values between them are a data table's header row
     // (序号 | 名称 | 文号 | 发布日期), not metadata.
     let valued = pairs.iter().filter(|(_, v)| !v.is_empty()).count();
-    (valued >= 2 && valued * 2 >= pairs.len() && cells.len() <= 40).then_some(pairs)
+    (valued >= 2 && valued * 2 >= pairs.len()).then_some(pairs)
 }
 
 /// "索引号：1150…" as a pair, when the text starts with a metadata label and a colon.

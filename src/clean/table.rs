@@ -33,12 +33,8 @@ pub(crate) fn data_table(table: NodeRef<'_, Node>) -> Option<Table> {
             }
             chars += len;
             link_chars += links;
-            cells.push(Cell {
-                text,
-                colspan: span(td, "colspan"),
-                rowspan: span(td, "rowspan"),
-                continues_above: false,
-            });
+            let (colspan, rowspan) = spans(td);
+            cells.push(Cell { text, colspan, rowspan, continues_above: false });
         }
         rows.push(cells);
     }
@@ -92,7 +88,9 @@ pub(crate) fn labelled_value(text: &str) -> Option<(String, String)> {
 
 /// A cell's text with its line breaks joined, and how many of its characters are link text.
 fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
-    let mut segments: Vec<String> = vec![String::new()];
+    let mut out = String::new();
+    // The text since the last line break, reflowed into `out` at the next one.
+    let mut line = String::new();
     let mut links = 0;
     let mut link_depth = 0usize;
     let mut skipping = None;
@@ -103,12 +101,15 @@ fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
                     if link_depth > 0 {
                         links += t.chars().filter(|c| !c.is_whitespace()).count();
                     }
-                    segments.last_mut().map(|s| s.push_str(t)).unwrap_or_default();
+                    line.push_str(t);
                 }
                 Node::Element(e) => match e.name() {
                     "script" | "style" => skipping = Some(node.id()),
                     "a" => link_depth += 1,
-                    "br" | "p" | "div" | "li" => segments.push(String::new()),
+                    "br" | "p" | "div" | "li" => {
+                        push_reflowed(&mut out, &line);
+                        line.clear();
+                    }
                     _ => {}
                 },
                 _ => {}
@@ -123,7 +124,8 @@ fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
             Edge::Open(_) => {}
         }
     }
-    (join_lines(segments.iter().map(|s| meta::reflow(s))), links)
+    push_reflowed(&mut out, &line);
+    (out, links)
 }
 
 /// Lines of one cell joined: nothing between two CJK characters ("商业<br>企业" → "商业企业"),
@@ -141,11 +143,43 @@ pub(crate) fn join_lines(lines: impl Iterator<Item = String>) -> String {
     out
 }
 
-fn span(cell: NodeRef<'_, Node>, attr: &str) -> usize {
-    let Node::Element(e) = cell.value() else { return 1 };
-    let Some(value) = e.attr(attr) else { return 1 };
-    let digits: String = value.trim().chars().take_while(char::is_ascii_digit).take(6).collect();
-    digits.parse().unwrap_or(1)
+/// Appends one line of a cell, its white space reflowed as [`meta::reflow`] does, to the lines
+/// before it as [`join_lines`] joins them; without a string per line.
+fn push_reflowed(out: &mut String, line: &str) {
+    let mut words = line.split_whitespace();
+    let Some(first) = words.next() else { return };
+    if let (Some(a), Some(b)) = (out.chars().next_back(), first.chars().next()) {
+        if a.is_ascii() || b.is_ascii() {
+            out.push(' ');
+        }
+    }
+    out.push_str(first);
+    for word in words {
+        out.push(' ');
+        out.push_str(word);
+    }
+}
+
+/// A cell's `colspan` and `rowspan` (1 when absent or unreadable), read in one pass over its
+/// attributes.
+fn spans(cell: NodeRef<'_, Node>) -> (usize, usize) {
+    let (mut colspan, mut rowspan) = (1, 1);
+    if let Node::Element(e) = cell.value() {
+        for (name, value) in e.attrs() {
+            match name {
+                "colspan" => colspan = span(value),
+                "rowspan" => rowspan = span(value),
+                _ => {}
+            }
+        }
+    }
+    (colspan, rowspan)
+}
+
+fn span(value: &str) -> usize {
+    let value = value.trim();
+    let digits = value.bytes().take_while(u8::is_ascii_digit).take(6).count();
+    value[..digits].parse().unwrap_or(1)
 }
 
 /// True when the node is an element of that (lower-case) name.

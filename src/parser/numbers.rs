@@ -52,8 +52,12 @@ pub(crate) enum Cell {
     RowEnd,
 }
 
+/// The units a figure may carry after a number.
+const UNITS: [&str; 9] = ["万元", "元", "件", "个", "项", "条", "人次", "次", "家"];
+
 static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:万元|元|件|个|项|条|人次|次|家)?(?:\([^()]*\))?$")
+    let units = UNITS.join("|");
+    Regex::new(&format!(r"^([+-]?)(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d+))?(?:{units})?(?:\([^()]*\))?$"))
         .expect("the figure pattern is valid")
 });
 
@@ -101,6 +105,9 @@ pub(crate) fn figure(word: &str) -> Option<Figure> {
         return None;
     }
     let w: String = word.chars().map(half_width).filter(|c| !is_debris(*c) && *c != ' ').collect();
+    if !may_be_figure(&w) {
+        return None;
+    }
     let caps = FIGURE.captures(&w)?;
     let negative = &caps[1] == "-";
     let digits: String = caps[2].chars().filter(|c| *c != ',').collect();
@@ -116,6 +123,15 @@ pub(crate) fn figure(word: &str) -> Option<Figure> {
     Some(Figure { value, int })
 }
 
+/// A cheap test that [`FIGURE`] can match: after the sign and the run of digits, commas and points
+/// comes nothing, a unit or a note. Labels that start with a digit ("1.属于国家秘密") fail it
+/// without running the regex.
+fn may_be_figure(w: &str) -> bool {
+    let number = w.strip_prefix(['+', '-']).unwrap_or(w);
+    let rest = number.trim_start_matches(|c: char| c.is_numeric() || c == ',' || c == '.');
+    rest.is_empty() || rest.starts_with('(') || UNITS.iter().any(|u| rest.starts_with(u))
+}
+
 fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
 }
@@ -123,7 +139,16 @@ fn is_han(c: char) -> bool {
 /// Classifies one table cell. Figures separated by white space are several cells, and so are
 /// figures after a label in the same cell ("行政处罚 16"); figures before text are part of the text.
 pub(crate) fn classify_cell(raw: &str, out: &mut Vec<Cell>) {
-    let half: String = raw.chars().map(half_width).collect();
+    // Most cells of a report's tables are plain counts.
+    if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+        out.push(Cell::Value(figure(raw)));
+        return;
+    }
+    let half: Cow<str> = if raw.chars().any(|c| half_width(c) != c) {
+        Cow::Owned(raw.chars().map(half_width).collect())
+    } else {
+        Cow::Borrowed(raw)
+    };
     let words: Vec<&str> = half.split_whitespace().collect();
     if words.is_empty() {
         out.push(Cell::Blank);

@@ -100,14 +100,12 @@ pub(crate) fn figure(word: &str) -> Option<Figure> {
         let int: i64 = word.parse().ok()?;
         return Some(Figure { value: int as f64, int: Some(int) });
     }
-    let first = word.chars().map(half_width).find(|c| !is_debris(*c) && *c != ' ')?;
-    if !(first.is_ascii_digit() || first == '+' || first == '-') {
+    let cleaned = || word.chars().map(half_width).filter(|c| !is_debris(*c) && *c != ' ');
+    let first = cleaned().next()?;
+    if !(first.is_ascii_digit() || first == '+' || first == '-') || !may_be_figure(cleaned()) {
         return None;
     }
-    let w: String = word.chars().map(half_width).filter(|c| !is_debris(*c) && *c != ' ').collect();
-    if !may_be_figure(&w) {
-        return None;
-    }
+    let w: String = cleaned().collect();
     let caps = FIGURE.captures(&w)?;
     let negative = &caps[1] == "-";
     let digits: String = caps[2].chars().filter(|c| *c != ',').collect();
@@ -123,13 +121,23 @@ pub(crate) fn figure(word: &str) -> Option<Figure> {
     Some(Figure { value, int })
 }
 
-/// A cheap test that [`FIGURE`] can match: after the sign and the run of digits, commas and points
-/// comes nothing, a unit or a note. Labels that start with a digit ("1.属于国家秘密") fail it
-/// without running the regex.
-fn may_be_figure(w: &str) -> bool {
-    let number = w.strip_prefix(['+', '-']).unwrap_or(w);
-    let rest = number.trim_start_matches(|c: char| c.is_numeric() || c == ',' || c == '.');
-    rest.is_empty() || rest.starts_with('(') || UNITS.iter().any(|u| rest.starts_with(u))
+/// A cheap test that [`FIGURE`] can match the cleaned word: after the sign and the run of digits,
+/// commas and points comes nothing, a unit or a note. Labels and sentences that start with a digit
+/// ("1.属于国家秘密", "2023年，…") fail it without being copied for the regex.
+fn may_be_figure(mut chars: impl Iterator<Item = char>) -> bool {
+    let mut c = chars.next();
+    if matches!(c, Some('+' | '-')) {
+        c = chars.next();
+    }
+    while c.is_some_and(|c| c.is_numeric() || c == ',' || c == '.') {
+        c = chars.next();
+    }
+    if c.is_none() || c == Some('(') {
+        return true;
+    }
+    // Units have at most two characters.
+    let rest = [c, chars.next()];
+    UNITS.iter().any(|u| u.chars().map(Some).zip(rest).all(|(a, b)| a == b))
 }
 
 fn is_han(c: char) -> bool {

@@ -49,14 +49,19 @@ pub(crate) fn data_table(table: NodeRef<'_, Node>) -> Option<Table> {
 
 /// The (label, value) pairs of a 信息公开 metadata table; `None` when the table is not one.
 pub(crate) fn metadata_table(table: NodeRef<'_, Node>) -> Option<Vec<(String, String)>> {
-    if table.descendants().skip(1).any(|n| is_element(n, "table")) {
-        return None;
-    }
     let is_cell = |n: &NodeRef<'_, Node>| is_element(*n, "td") || is_element(*n, "th");
-    // Counted before any cell's text is read: a page's statistics tables are far too big to be
-    // metadata, and reading their cells here cost as much as reading them as data.
-    if table.descendants().filter(is_cell).count() > MAX_METADATA_CELLS {
-        return None;
+    // Cells counted before any cell's text is read, and only as far as the limit: a page's
+    // statistics tables are far too big to be metadata, and reading their cells here cost as
+    // much as reading them as data.
+    let mut count = 0;
+    for n in table.descendants().skip(1) {
+        if is_element(n, "table") {
+            return None;
+        }
+        count += usize::from(is_cell(&n));
+        if count > MAX_METADATA_CELLS {
+            return None;
+        }
     }
     let cells: Vec<String> = table.descendants().filter(is_cell).map(|c| cell_text(c).0).collect();
     let mut pairs = Vec::new();

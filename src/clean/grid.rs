@@ -54,13 +54,19 @@ pub(crate) fn expand(rows: Vec<Vec<Cell>>) -> Table {
             };
             let (colspan, rowspan) = if colspan * rowspan > budget { (1, 1) } else { (colspan, rowspan) };
             budget = budget.saturating_sub(colspan * rowspan);
-            for line in grid.iter_mut().skip(r).take(rowspan) {
-                if line.len() < col + colspan {
-                    line.resize(col + colspan, None);
-                }
-                for slot in &mut line[col..col + colspan] {
-                    *slot = Some(text.clone());
-                }
+            let mut slots = grid[r..r + rowspan]
+                .iter_mut()
+                .flat_map(|line| {
+                    if line.len() < col + colspan {
+                        line.resize(col + colspan, None);
+                    }
+                    &mut line[col..col + colspan]
+                })
+                .peekable();
+            // The last position takes the text itself: most cells cover one position.
+            let mut text = Some(text);
+            while let Some(slot) = slots.next() {
+                *slot = if slots.peek().is_some() { text.clone() } else { text.take() };
             }
             col += colspan;
         }

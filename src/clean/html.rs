@@ -105,14 +105,15 @@ fn containers(root: NodeRef<'_, Node>) -> Vec<Option<(usize, NodeRef<'_, Node>)>
             _ => continue,
         };
         let Node::Element(e) = node.value() else { continue };
-        if is_hidden(e) {
+        let attrs = Attrs::of(e);
+        if attrs.is_hidden() {
             hidden_until = Some(node.id());
             continue;
         }
         for (i, container) in CONTAINERS.iter().enumerate() {
             let matches = match container.split_at(1) {
-                (".", class) => e.classes().any(|c| c == class),
-                (_, id) => e.id() == Some(id),
+                (".", class) => attrs.classes().any(|c| c == class),
+                (_, id) => attrs.id == Some(id),
             };
             if matches {
                 let n = text_chars(node);
@@ -322,20 +323,65 @@ fn is_heading(name: &str) -> bool {
 
 /// Elements never read: chrome tags, furniture classes and ids, hidden elements.
 fn is_dropped(e: &scraper::node::Element) -> bool {
+    let attrs = Attrs::of(e);
     chrome::DROPPED_TAGS.contains(&e.name())
-        || e.attr("class").is_some_and(chrome::is_chrome_name)
-        || e.attr("id").is_some_and(chrome::is_chrome_name)
-        || is_hidden(e)
+        || attrs.class.is_some_and(chrome::is_chrome_name)
+        || attrs.id.is_some_and(chrome::is_chrome_name)
+        || attrs.is_hidden()
 }
 
-/// Elements a browser does not show: inline `display:none`, the `hidden` attribute, hiding classes.
-fn is_hidden(e: &scraper::node::Element) -> bool {
-    e.attr("hidden").is_some()
-        || e.classes().any(|c| matches!(c, "ng-hide" | "hidden" | "hide" | "d-none"))
-        || e.attr("style").is_some_and(|s| {
-            let s: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
-            s.contains("display:none") || s.contains("visibility:hidden")
-        })
+/// The attributes that decide whether an element is read, found in one pass over its attributes
+/// (`Element::attr` interns and hashes the name on every call, `Element::classes` interns every
+/// class).
+struct Attrs<'a> {
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    style: Option<&'a str>,
+    hidden: bool,
+}
+
+impl<'a> Attrs<'a> {
+    fn of(e: &'a scraper::node::Element) -> Attrs<'a> {
+        let mut attrs = Attrs { class: None, id: None, style: None, hidden: false };
+        for (name, value) in e.attrs() {
+            match name {
+                "class" => attrs.class = Some(value),
+                "id" => attrs.id = Some(value),
+                "style" => attrs.style = Some(value),
+                "hidden" => attrs.hidden = true,
+                _ => {}
+            }
+        }
+        attrs
+    }
+
+    fn classes(&self) -> impl Iterator<Item = &'a str> {
+        self.class.unwrap_or("").split_whitespace()
+    }
+
+    /// Whether a browser hides the element: inline `display:none`, the `hidden` attribute, hiding
+    /// classes.
+    fn is_hidden(&self) -> bool {
+        self.hidden
+            || self.classes().any(|c| matches!(c, "ng-hide" | "hidden" | "hide" | "d-none"))
+            || self
+                .style
+                .is_some_and(|s| squeezed_contains(s, "display:none") || squeezed_contains(s, "visibility:hidden"))
+    }
+}
+
+/// Whether `text`, without its white space and ASCII lower-cased, contains `needle` (lower-case
+/// ASCII); without building that text, as most elements of Word-pasted pages carry a style.
+fn squeezed_contains(text: &str, needle: &str) -> bool {
+    let mut rest = text.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_lowercase());
+    loop {
+        if rest.clone().take(needle.len()).eq(needle.chars()) {
+            return true;
+        }
+        if rest.next().is_none() {
+            return false;
+        }
+    }
 }
 
 /// The walk from the body's root to blocks.
@@ -527,6 +573,14 @@ mod tests {
         assert_eq!(doc.metadata[0], ("索引号".into(), "11500000MB1".into()));
         assert_eq!(doc.published.as_deref(), Some("2023-01-30"));
         assert_eq!(doc.blocks.len(), 1);
+    }
+
+    #[test]
+    fn styles_hide_whatever_their_spacing_and_case() {
+        assert!(squeezed_contains("color:red; DISPLAY : No ne", "display:none"));
+        assert!(squeezed_contains("visibility:hidden", "visibility:hidden"));
+        assert!(!squeezed_contains("display:block; none", "display:none"));
+        assert!(!squeezed_contains("display:non", "display:none"));
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::document::Table;
 
 /// A cell longer than this is running text: its table is layout.
 const MAX_DATA_CELL: usize = 400;
+/// A metadata table has at most this many cells.
+const MAX_METADATA_CELLS: usize = 40;
 
 /// The table as a full grid when it is a data table; `None` for a layout table (nested tables, one
 /// row or one column, running text in cells, mostly links), whose content is then read as blocks.
@@ -31,12 +33,8 @@ pub(crate) fn data_table(table: NodeRef<'_, Node>) -> Option<Table> {
             }
             chars += len;
             link_chars += links;
-            cells.push(Cell {
-                text,
-                colspan: span(td, "colspan"),
-                rowspan: span(td, "rowspan"),
-                continues_above: false,
-            });
+            let (colspan, rowspan) = spans(td);
+            cells.push(Cell { text, colspan, rowspan, continues_above: false });
         }
         rows.push(cells);
     }
@@ -51,11 +49,21 @@ pub(crate) fn data_table(table: NodeRef<'_, Node>) -> Option<Table> {
 
 /// The (label, value) pairs of a 信息公开 metadata table; `None` when the table is not one.
 pub(crate) fn metadata_table(table: NodeRef<'_, Node>) -> Option<Vec<(String, String)>> {
-    if table.descendants().skip(1).any(|n| is_element(n, "table")) {
-        return None;
+    let is_cell = |n: &NodeRef<'_, Node>| is_element(*n, "td") || is_element(*n, "th");
+    // Cells counted before any cell's text is read, and only as far as the limit: a page's
+    // statistics tables are far too big to be metadata, and reading their cells here cost as
+    // much as reading them as data.
+    let mut count = 0;
+    for n in table.descendants().skip(1) {
+        if is_element(n, "table") {
+            return None;
+        }
+        count += usize::from(is_cell(&n));
+        if count > MAX_METADATA_CELLS {
+            return None;
+        }
     }
-    let cells: Vec<String> =
-        table.descendants().filter(|n| is_element(*n, "td") || is_element(*n, "th")).map(|c| cell_text(c).0).collect();
+    let cells: Vec<String> = table.descendants().filter(is_cell).map(|c| cell_text(c).0).collect();
     let mut pairs = Vec::new();
     let mut i = 0;
     while i < cells.len() {
@@ -73,7 +81,7 @@ pub(crate) fn metadata_table(table: NodeRef<'_, Node>) -> Option<Vec<(String, St
     // Labels side by side with no values between them are a data table's header row
     // (序号 | 名称 | 文号 | 发布日期), not metadata.
     let valued = pairs.iter().filter(|(_, v)| !v.is_empty()).count();
-    (valued >= 2 && valued * 2 >= pairs.len() && cells.len() <= 40).then_some(pairs)
+    (valued >= 2 && valued * 2 >= pairs.len()).then_some(pairs)
 }
 
 /// "索引号：1150…" as a pair, when the text starts with a metadata label and a colon.
@@ -85,7 +93,9 @@ pub(crate) fn labelled_value(text: &str) -> Option<(String, String)> {
 
 /// A cell's text with its line breaks joined, and how many of its characters are link text.
 fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
-    let mut segments: Vec<String> = vec![String::new()];
+    let mut out = String::new();
+    // The text since the last line break, reflowed into `out` at the next one.
+    let mut line = String::new();
     let mut links = 0;
     let mut link_depth = 0usize;
     let mut skipping = None;
@@ -96,12 +106,15 @@ fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
                     if link_depth > 0 {
                         links += t.chars().filter(|c| !c.is_whitespace()).count();
                     }
-                    segments.last_mut().map(|s| s.push_str(t)).unwrap_or_default();
+                    line.push_str(t);
                 }
                 Node::Element(e) => match e.name() {
                     "script" | "style" => skipping = Some(node.id()),
                     "a" => link_depth += 1,
-                    "br" | "p" | "div" | "li" => segments.push(String::new()),
+                    "br" | "p" | "div" | "li" => {
+                        push_reflowed(&mut out, &line);
+                        line.clear();
+                    }
                     _ => {}
                 },
                 _ => {}
@@ -116,7 +129,8 @@ fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
             Edge::Open(_) => {}
         }
     }
-    (join_lines(segments.iter().map(|s| meta::reflow(s))), links)
+    push_reflowed(&mut out, &line);
+    (out, links)
 }
 
 /// Lines of one cell joined: nothing between two CJK characters ("商业<br>企业" → "商业企业"),
@@ -134,11 +148,43 @@ pub(crate) fn join_lines(lines: impl Iterator<Item = String>) -> String {
     out
 }
 
-fn span(cell: NodeRef<'_, Node>, attr: &str) -> usize {
-    let Node::Element(e) = cell.value() else { return 1 };
-    let Some(value) = e.attr(attr) else { return 1 };
-    let digits: String = value.trim().chars().take_while(char::is_ascii_digit).take(6).collect();
-    digits.parse().unwrap_or(1)
+/// Appends one line of a cell, its white space reflowed as [`meta::reflow`] does, to the lines
+/// before it as [`join_lines`] joins them; without a string per line.
+fn push_reflowed(out: &mut String, line: &str) {
+    let mut words = line.split_whitespace();
+    let Some(first) = words.next() else { return };
+    if let (Some(a), Some(b)) = (out.chars().next_back(), first.chars().next()) {
+        if a.is_ascii() || b.is_ascii() {
+            out.push(' ');
+        }
+    }
+    out.push_str(first);
+    for word in words {
+        out.push(' ');
+        out.push_str(word);
+    }
+}
+
+/// A cell's `colspan` and `rowspan` (1 when absent or unreadable), read in one pass over its
+/// attributes.
+fn spans(cell: NodeRef<'_, Node>) -> (usize, usize) {
+    let (mut colspan, mut rowspan) = (1, 1);
+    if let Node::Element(e) = cell.value() {
+        for (name, value) in e.attrs() {
+            match name {
+                "colspan" => colspan = span(value),
+                "rowspan" => rowspan = span(value),
+                _ => {}
+            }
+        }
+    }
+    (colspan, rowspan)
+}
+
+fn span(value: &str) -> usize {
+    let value = value.trim();
+    let digits = value.bytes().take_while(u8::is_ascii_digit).take(6).count();
+    value[..digits].parse().unwrap_or(1)
 }
 
 /// True when the node is an element of that (lower-case) name.

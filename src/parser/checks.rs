@@ -2,6 +2,7 @@
 //!
 //! The rules and their names are listed in the parser's module documentation ([`crate::parser`]).
 
+use std::fmt::Write;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -18,16 +19,20 @@ static LITIGATED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"行政诉讼\s*(\d+)\s*件").expect("the narrative pattern is valid"));
 
 fn sum_check(rule: &str, at: &str, parts: &[Option<u64>], total: Option<u64>) -> Option<Check> {
-    let parts: Vec<u64> = parts.iter().copied().collect::<Option<_>>()?;
     let total = total?;
-    let sum: u64 = parts.iter().sum();
-    let terms: Vec<String> = parts.iter().map(u64::to_string).collect();
+    if parts.iter().any(Option::is_none) {
+        return None;
+    }
+    // The equation written straight into one string (a check per row and column adds up).
+    let mut detail = String::new();
+    let mut sum = 0;
+    for (i, part) in parts.iter().flatten().enumerate() {
+        sum += part;
+        let plus = if i > 0 { " + " } else { "" };
+        let _ = write!(detail, "{plus}{part}");
+    }
     let ok = sum == total;
-    let detail = if ok {
-        format!("{} = {total}", terms.join(" + "))
-    } else {
-        format!("{} = {sum}, not {total}", terms.join(" + "))
-    };
+    let _ = if ok { write!(detail, " = {total}") } else { write!(detail, " = {sum}, not {total}") };
     Some(Check { rule: rule.into(), at: Some(at.into()), ok, detail })
 }
 

@@ -53,9 +53,15 @@ const HEADER_WORDS: [&str; 8] =
 
 /// The phrase of `phrases` that starts last in `label` (the longer one on a tie), with its position.
 fn last_phrase<'a, T>(label: &str, phrases: &'a [(&str, usize, T)]) -> Option<(usize, &'a (&'a str, usize, T))> {
-    for (pos, _) in label.char_indices().rev() {
+    for (pos, c) in label.char_indices().rev() {
         let rest = &label[pos..];
-        let found = phrases.iter().filter(|(p, _, _)| rest.starts_with(p)).max_by_key(|(p, _, _)| p.len());
+        // One byte rules out most phrases before a full comparison: the last byte of the first
+        // character, which varies most among Han characters.
+        let k = c.len_utf8() - 1;
+        let found = phrases
+            .iter()
+            .filter(|(p, _, _)| p.as_bytes().get(k) == Some(&rest.as_bytes()[k]) && rest.starts_with(p))
+            .max_by_key(|(p, _, _)| p.len());
         if let Some(found) = found {
             return Some((pos, found));
         }

@@ -43,11 +43,17 @@ pub(crate) fn cells(doc: &Document) -> Vec<Cell> {
             Block::Table(t) => {
                 for row in &t.rows {
                     let start = out.len();
+                    // The previous cell when it gave one text: a merged label repeated after it
+                    // would give the same text again, which is dropped as a repeat below.
+                    let mut previous_text: Option<&str> = None;
                     for cell in row {
-                        if is_footer(cell) {
+                        if previous_text == Some(cell.as_str()) || is_footer(cell) {
                             continue;
                         }
+                        let before = out.len();
                         classify_cell(cell, &mut out);
+                        let one_text = out.len() == before + 1 && matches!(out[before], Cell::Text(_));
+                        previous_text = one_text.then_some(cell.as_str());
                         if out.len() == start + 1 && out[start] == Cell::Blank {
                             out.pop();
                             continue;

@@ -52,8 +52,12 @@ pub(crate) enum Cell {
     RowEnd,
 }
 
+/// The units a figure may carry after a number.
+const UNITS: [&str; 9] = ["万元", "元", "件", "个", "项", "条", "人次", "次", "家"];
+
 static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:万元|元|件|个|项|条|人次|次|家)?(?:\([^()]*\))?$")
+    let units = UNITS.join("|");
+    Regex::new(&format!(r"^([+-]?)(\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(\d+))?(?:{units})?(?:\([^()]*\))?$"))
         .expect("the figure pattern is valid")
 });
 
@@ -96,11 +100,12 @@ pub(crate) fn figure(word: &str) -> Option<Figure> {
         let int: i64 = word.parse().ok()?;
         return Some(Figure { value: int as f64, int: Some(int) });
     }
-    let first = word.chars().map(half_width).find(|c| !is_debris(*c) && *c != ' ')?;
-    if !(first.is_ascii_digit() || first == '+' || first == '-') {
+    let cleaned = || word.chars().map(half_width).filter(|c| !is_debris(*c) && *c != ' ');
+    let first = cleaned().next()?;
+    if !(first.is_ascii_digit() || first == '+' || first == '-') || !may_be_figure(cleaned()) {
         return None;
     }
-    let w: String = word.chars().map(half_width).filter(|c| !is_debris(*c) && *c != ' ').collect();
+    let w: String = cleaned().collect();
     let caps = FIGURE.captures(&w)?;
     let negative = &caps[1] == "-";
     let digits: String = caps[2].chars().filter(|c| *c != ',').collect();
@@ -116,6 +121,25 @@ pub(crate) fn figure(word: &str) -> Option<Figure> {
     Some(Figure { value, int })
 }
 
+/// A cheap test that [`FIGURE`] can match the cleaned word: after the sign and the run of digits,
+/// commas and points comes nothing, a unit or a note. Labels and sentences that start with a digit
+/// ("1.属于国家秘密", "2023年，…") fail it without being copied for the regex.
+fn may_be_figure(mut chars: impl Iterator<Item = char>) -> bool {
+    let mut c = chars.next();
+    if matches!(c, Some('+' | '-')) {
+        c = chars.next();
+    }
+    while c.is_some_and(|c| c.is_numeric() || c == ',' || c == '.') {
+        c = chars.next();
+    }
+    if c.is_none() || c == Some('(') {
+        return true;
+    }
+    // Units have at most two characters.
+    let rest = [c, chars.next()];
+    UNITS.iter().any(|u| u.chars().map(Some).zip(rest).all(|(a, b)| a == b))
+}
+
 fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
 }
@@ -123,7 +147,16 @@ fn is_han(c: char) -> bool {
 /// Classifies one table cell. Figures separated by white space are several cells, and so are
 /// figures after a label in the same cell ("行政处罚 16"); figures before text are part of the text.
 pub(crate) fn classify_cell(raw: &str, out: &mut Vec<Cell>) {
-    let half: String = raw.chars().map(half_width).collect();
+    // Most cells of a report's tables are plain counts.
+    if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+        out.push(Cell::Value(figure(raw)));
+        return;
+    }
+    let half: Cow<str> = if raw.chars().any(|c| half_width(c) != c) {
+        Cow::Owned(raw.chars().map(half_width).collect())
+    } else {
+        Cow::Borrowed(raw)
+    };
     let words: Vec<&str> = half.split_whitespace().collect();
     if words.is_empty() {
         out.push(Cell::Blank);

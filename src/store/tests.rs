@@ -245,3 +245,20 @@ fn reopen(path: &Path) -> Store {
     });
     reopened.expect("the archive is released within 2 s").unwrap()
 }
+
+proptest::proptest! {
+    /// Whatever bytes a damaged archive holds, reading them gives a value or an error, never a panic
+    /// (nor an allocation of the size a damaged zstd header claims).
+    #[test]
+    fn damaged_values_never_panic(tag in 0usize..3, rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        commit_report(&store, 1);
+        let head: &[u8] = [&[0x01u8, 0, 0, 0, 1][..], &[0x28, 0xb5, 0x2f, 0xfd][..], &[][..]][tag];
+        let value = [head, &rest].concat();
+        store.pages.insert(b"http://a.gov.cn/x", value.as_slice()).unwrap();
+        store.blobs.insert(b"x", value.as_slice()).unwrap();
+        let _ = store.page("http://a.gov.cn/x");
+        let _ = store.blob("x");
+    }
+}

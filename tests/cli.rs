@@ -137,11 +137,13 @@ async fn stats_show_and_verify_look_into_the_archive() {
     let (config, seeds, db) = files(dir.path(), 50.0, "", &[("tj", &section.start_url(), "")]);
     let crawl = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
     assert!(crawl.status.success(), "{}", text(&crawl.stderr));
+    assert!(text(&crawl.stdout).contains("parsed tables   5 (0 with failed checks)"), "{}", text(&crawl.stdout));
 
     let stats = finish(spawn(nianbao(&config, &seeds, &db).args(["stats", "--json"]))).await;
     let json: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats --json is JSON");
     let tj = &json["portals"]["tj"];
     assert_eq!(tj["reports"], 5, "{json}");
+    assert_eq!(tj["parsed_reports"], 5, "the reports are derived from the archived documents: {json}");
 
     let url = section.report_url(0);
     let shown = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &url, "--text"]))).await;
@@ -152,6 +154,9 @@ async fn stats_show_and_verify_look_into_the_archive() {
     let record = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &url, "--json"]))).await;
     let record: serde_json::Value = serde_json::from_slice(&record.stdout).unwrap();
     assert_eq!(record["versions"].as_array().map(Vec::len), Some(1));
+    let report = &record["versions"][0]["report"];
+    assert_eq!(report["format"], "2021", "the version's report, derived from its document: {record}");
+    assert_eq!(report["applications"]["rows"]["new_received"][6], section.reports[0].report.received());
     let missing = finish(spawn(nianbao(&config, &seeds, &db).args(["show", &server.url("/nope.html")]))).await;
     assert_eq!(missing.status.code(), Some(1));
 

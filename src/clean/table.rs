@@ -137,28 +137,28 @@ fn cell_text(cell: NodeRef<'_, Node>) -> (String, usize) {
 /// a space otherwise.
 pub(crate) fn join_lines(lines: impl Iterator<Item = String>) -> String {
     let mut out = String::new();
-    for line in lines.filter(|l| !l.is_empty()) {
-        let glue = match (out.chars().last(), line.chars().next()) {
-            (Some(a), Some(b)) if a.is_ascii() || b.is_ascii() => " ",
-            _ => "",
-        };
-        out.push_str(glue);
-        out.push_str(&line);
+    for line in lines {
+        push_line(&mut out, &line);
     }
     out
 }
 
-/// Appends one line of a cell, its white space reflowed as [`meta::reflow`] does, to the lines
-/// before it as [`join_lines`] joins them; without a string per line.
-fn push_reflowed(out: &mut String, line: &str) {
-    let mut words = line.split_whitespace();
-    let Some(first) = words.next() else { return };
-    if let (Some(a), Some(b)) = (out.chars().next_back(), first.chars().next()) {
+/// Appends one non-empty line to a cell's text as [`join_lines`] joins them.
+fn push_line(out: &mut String, line: &str) {
+    if let (Some(a), Some(b)) = (out.chars().next_back(), line.chars().next()) {
         if a.is_ascii() || b.is_ascii() {
             out.push(' ');
         }
     }
-    out.push_str(first);
+    out.push_str(line);
+}
+
+/// Appends one line of a cell, its white space reflowed as [`meta::reflow`] does, as
+/// [`join_lines`] joins lines; without a string per line.
+fn push_reflowed(out: &mut String, line: &str) {
+    let mut words = line.split_whitespace();
+    let Some(first) = words.next() else { return };
+    push_line(out, first);
     for word in words {
         out.push(' ');
         out.push_str(word);

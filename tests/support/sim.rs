@@ -240,3 +240,21 @@ pub fn list_page_html(section: &str, links: &[(String, String, String)], current
          <div class=\"footer\">版权所有 网站标识码：5000000001</div></body></html>"
     )
 }
+
+/// The pipeline benchmark's page: a report page of roughly `kb` kilobytes, the report plus running
+/// text, as long reports have; in UTF-8 and, re-labelled and encoded, in GBK (with no charset in
+/// the content type, as GBK portals often send it).
+pub fn sized_pages(kb: usize) -> [(Vec<u8>, &'static str); 2] {
+    let report = SimReport::new("某某市医疗保障局", 2023, 7);
+    let mut html = report.page_html("2024-01-20", 1234, Some("./P020240120.pdf"));
+    let filler = "<p>全年通过政府网站主动公开各类政府信息，围绕重点领域持续深化政务公开，进一步规范依申请公开办理流程，及时回应社会关切。</p>";
+    while html.len() < kb * 1024 {
+        html = html.replacen(
+            "<p>五、存在的主要问题及改进情况</p>",
+            &format!("{filler}<p>五、存在的主要问题及改进情况</p>"),
+            1,
+        );
+    }
+    let gbk = encoding_rs::GBK.encode(&html.replace("charset=\"utf-8\"", "charset=\"gbk\"")).0.into_owned();
+    [(html.into_bytes(), "text/html; charset=utf-8"), (gbk, "text/html")]
+}

@@ -122,16 +122,19 @@ fn record_page(ctx: &Ctx, key: &[u8], entry: &FrontierEntry, fetched: FetchedPag
     let body = if fetched.is_not_modified() {
         page.body_sha256.as_deref().map(|sha| ctx.store.blob(sha)).transpose()?.flatten()
     } else {
-        commit.body = Some(fetched.body.to_vec());
-        commit.body.clone()
+        Some(fetched.body.to_vec())
     };
     let unchanged_bytes = fetched.is_not_modified() || fetch.same_as.is_some();
     commit.fetch = Some(fetch);
-    match (entry.kind, body) {
-        (PageKind::List, Some(body)) => read_list(ctx, entry, &fetched, &body, &mut commit)?,
+    match (entry.kind, body.as_deref()) {
+        (PageKind::List, Some(body)) => read_list(ctx, entry, &fetched, body, &mut commit)?,
         (PageKind::List, None) => {}
-        (_, Some(body)) if !unchanged_bytes => read_document(ctx, entry, &fetched, &body, &mut page, &mut commit)?,
+        (_, Some(body)) if !unchanged_bytes => read_document(ctx, entry, &fetched, body, &mut page, &mut commit)?,
         _ => lock(&ctx.summary).unchanged += 1,
+    }
+    if !fetched.is_not_modified() {
+        // The new body goes into the archive with the page (a 304's body is the one already held).
+        commit.body = body;
     }
     commit.pages.insert(0, page);
     ctx.store.commit(commit)

@@ -16,6 +16,8 @@
 //! - rate-bound: 8 hosts at 10 requests/s each, 60 reports per host: wall time against the bound
 //!   the rate limit sets (requests per host / rate).
 
+#[path = "../src/allocator.rs"]
+mod allocator;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/support/sim.rs"]

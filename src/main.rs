@@ -1,6 +1,8 @@
 //! The `nianbao` binary: parses the command line, loads settings, runs one command, and maps its
 //! outcome to an exit code in one place (0 ok, 1 needs attention, 2 usage, 75 archive locked).
 
+mod allocator;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -12,6 +12,7 @@
 
 mod page;
 mod summary;
+mod worker;
 
 pub use summary::Summary;
 
@@ -47,6 +48,8 @@ pub enum CrawlError {
     Fetch(#[from] FetchError),
     #[error("no portal selected: {0}")]
     NoPortals(String),
+    #[error("cannot start the page worker thread: {0}")]
+    Worker(std::io::Error),
 }
 
 /// A hook for progress display; the engine calls it after every page.
@@ -62,10 +65,8 @@ pub(crate) struct Ctx {
     pub summary: Mutex<Summary>,
     /// Serialises read-modify-write of page records (an attachment updates its report's record).
     pub commit_lock: Mutex<()>,
-    /// Page work handed to blocking threads at once. That work runs under `commit_lock` anyway;
-    /// without this bound every in-flight page parked a blocking thread on the lock (up to
-    /// `max_concurrency` threads, each with its stack and malloc arena).
-    pub blocking: tokio::sync::Semaphore,
+    /// The thread that does every page's synchronous work, one page at a time.
+    pub pages: worker::PageWorker,
     /// List pages fetched per portal this run, for `max_pages`.
     pub list_budget: Mutex<HashMap<String, u64>>,
     pub cancel: CancellationToken,
@@ -94,7 +95,7 @@ pub async fn run(
         portals: portals.iter().map(|p| (p.name.clone(), (p.clone(), Scope::new(p)))).collect(),
         summary: Mutex::new(Summary { resumed, ..Summary::default() }),
         commit_lock: Mutex::new(()),
-        blocking: tokio::sync::Semaphore::new(BLOCKING_PAGES),
+        pages: worker::PageWorker::start().map_err(CrawlError::Worker)?,
         list_budget: Mutex::new(HashMap::new()),
         cancel: cancel.clone(),
     });
@@ -194,9 +195,6 @@ fn finish_run(store: &Store, mut run: RunRecord, summary: &Summary) -> Result<()
     run.finished_at = Some(now);
     store.finish_run(&run)
 }
-
-/// Pages processed off the runtime at once: one under the commit lock, one ready to take it.
-const BLOCKING_PAGES: usize = 2;
 
 /// How many requests of one host may be under way at once; the limiter spaces them.
 fn host_slots(settings: &Settings) -> usize {

@@ -27,7 +27,7 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
         let ctx = Arc::clone(ctx);
         let key = key.to_vec();
         let err = FetchError::Request { url: None, message: format!("not a URL: {}", entry.url) };
-        run_blocking(ctx, move |ctx| record_failure(ctx, &key, &entry, &err)).await;
+        on_worker(ctx, entry.url.clone(), move |ctx| record_failure(ctx, &key, &entry, &err)).await;
         return;
     };
     let held = ctx.store.page(&entry.url).ok().flatten();
@@ -47,21 +47,19 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
         return;
     }
     let key = key.to_vec();
-    run_blocking(Arc::clone(ctx), move |ctx| match result {
+    on_worker(Arc::clone(ctx), entry.url.clone(), move |ctx| match result {
         Ok(page) => record_page(ctx, &key, &entry, page),
         Err(err) => record_failure(ctx, &key, &entry, &err),
     })
     .await;
 }
 
-/// Runs a page's synchronous work on a blocking thread, at most [`Ctx::blocking`] pages at once.
-async fn run_blocking(ctx: Arc<Ctx>, work: impl FnOnce(&Ctx) -> Result<(), StoreError> + Send + 'static) {
-    // The semaphore is never closed, so acquiring only waits.
-    let _permit = ctx.blocking.acquire().await;
+/// Runs a page's synchronous work on the page worker (see [`super::worker`]).
+async fn on_worker(ctx: Arc<Ctx>, url: String, work: impl FnOnce(&Ctx) -> Result<(), StoreError> + Send + 'static) {
     let task_ctx = Arc::clone(&ctx);
-    match tokio::task::spawn_blocking(move || work(&task_ctx)).await {
-        Ok(result) => report_store_error("page", result),
-        Err(e) => tracing::error!("page processing crashed: {e}"),
+    match ctx.pages.run(move || work(&task_ctx)).await {
+        Ok(result) => report_store_error(&url, result),
+        Err(e) => tracing::error!("{url}: {e}"),
     }
 }
 

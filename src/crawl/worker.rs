@@ -2,9 +2,9 @@
 //! parse, commit) while the runtime's threads fetch.
 //!
 //! Pages commit one at a time anyway (the commit lock), so a second thread only waits. One thread
-//! fed by a channel replaced `spawn_blocking` with two pages at once: the crawl benchmark's CPU per
-//! page fell by ~10% (fewer wake-ups and hand-offs between threads) and its peak RSS by ~15 MB (one
-//! thread's regex caches and allocator cache instead of those of every blocking thread tokio kept).
+//! fed by a channel replaced `spawn_blocking` with two pages at once: in the crawl benchmark peak
+//! RSS fell by ~15 MB (one thread's regex caches and allocator cache instead of those of every
+//! blocking thread tokio kept) and CPU per page by ~4% (README, Performance).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;

@@ -75,8 +75,8 @@ struct State {
     encoders: Vec<(u32, Arc<EncoderDictionary<'static>>)>,
     decoders: HashMap<u32, Arc<DecoderDictionary<'static>>>,
     /// Idle compression contexts, reused: setting one up per value was 1.5% of the crawl's CPU. A
-    /// pool rather than one per thread, as each keeps about a megabyte and the crawl's pages run on
-    /// short-lived blocking threads; the pool holds as many as ever compressed at once.
+    /// pool rather than one per thread, as each keeps about a megabyte and the store is also used
+    /// from other threads (export, stats); the pool holds as many as ever compressed at once.
     idle: Vec<zstd::bulk::Compressor<'static>>,
     /// Idle decompression contexts, likewise: making one per value read was 1.5% of the crawl's CPU.
     idle_readers: Vec<zstd::zstd_safe::DCtx<'static>>,

@@ -7,6 +7,7 @@ use chrono::Utc;
 use regex::Regex;
 use url::Url;
 
+use super::worker::WorkerError;
 use super::{lock, Ctx, Mode};
 use crate::discover::{self, DataProxyQuery, Link};
 use crate::fetch::{FetchError, FetchRequest, FetchedPage, Method, Validators};
@@ -59,6 +60,12 @@ async fn on_worker(ctx: Arc<Ctx>, url: String, work: impl FnOnce(&Ctx) -> Result
     let task_ctx = Arc::clone(&ctx);
     match ctx.pages.run(move || work(&task_ctx)).await {
         Ok(result) => report_store_error(&url, result),
+        // The page task panics in turn, so the scheduler keeps the page out of this run instead
+        // of handing it out again; it stays pending for the next run.
+        Err(WorkerError::Panicked(panic)) => {
+            tracing::error!("{url}: page processing panicked; the page stays pending");
+            std::panic::resume_unwind(panic)
+        }
         Err(e) => tracing::error!("{url}: {e}"),
     }
 }

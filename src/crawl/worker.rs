@@ -15,8 +15,9 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Why a job gave no result.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WorkerError {
+    /// The work panicked; the payload is kept so the waiting task can panic with it.
     #[error("page processing panicked")]
-    Panicked,
+    Panicked(Box<dyn std::any::Any + Send>),
     #[error("the page worker thread has stopped")]
     Stopped,
 }
@@ -49,7 +50,7 @@ impl PageWorker {
         self.jobs.send(job).map_err(|_| WorkerError::Stopped)?;
         match result.await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(_panic)) => Err(WorkerError::Panicked),
+            Ok(Err(panic)) => Err(WorkerError::Panicked(panic)),
             Err(_) => Err(WorkerError::Stopped),
         }
     }
@@ -64,7 +65,7 @@ mod tests {
         let worker = PageWorker::start().unwrap();
         let first = worker.run(|| std::thread::current().id()).await.unwrap();
         let panicked = worker.run(|| -> u32 { panic!("a page that breaks the cleaner") }).await;
-        assert!(matches!(panicked, Err(WorkerError::Panicked)), "{panicked:?}");
+        assert!(matches!(panicked, Err(WorkerError::Panicked(_))), "{panicked:?}");
         let after = worker.run(|| std::thread::current().id()).await.unwrap();
         assert_eq!(first, after, "the panic must not replace the worker thread");
         assert_ne!(first, std::thread::current().id());

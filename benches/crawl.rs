@@ -7,8 +7,8 @@
 //! NIANBAO_BENCH_DB=/tmp/bench.sled cargo bench --bench crawl   # keep the archive afterwards
 //! ```
 //!
-//! The portals run in a child process (this binary re-executed with `serve`), so the CPU time and
-//! peak RSS read with getrusage are the crawler's alone.
+//! The portals run in a child process (this binary re-executed with `serve`), so the CPU time read
+//! with getrusage and the peak RSS read from /proc/self/status are the crawler's alone.
 //!
 //! - throughput: 8 hosts, `NIANBAO_BENCH_REPORTS` reports in all (default 5000), rate limits
 //!   effectively off: pages/s, CPU per page, peak RSS, db size per report and against the zstd-
@@ -127,12 +127,26 @@ impl Drop for Portals {
 }
 
 /// User+system CPU seconds and peak RSS (KiB) of this process so far.
+///
+/// The peak is the kernel's `VmHWM` for this process's memory. getrusage's `ru_maxrss` is not used
+/// for it: Linux carries that figure across `exec`, so under `cargo bench` it reported cargo's own
+/// peak (100–200 MB) whenever that was higher than the crawl's.
 fn usage() -> (f64, i64) {
     // SAFETY: getrusage writes into the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(ru.ru_utime) + secs(ru.ru_stime), ru.ru_maxrss)
+    (secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib())
+}
+
+/// `VmHWM` from /proc/self/status, in KiB; 0 where there is no such file.
+fn peak_rss_kib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// One crawl of the portals: its summary, wall time, CPU seconds and the peak RSS (KiB) when it ended.

@@ -5,6 +5,7 @@
 //! cargo bench --bench crawl                       # both scenarios, default sizes
 //! NIANBAO_BENCH_REPORTS=5000 cargo bench --bench crawl
 //! NIANBAO_BENCH_DB=/tmp/bench.sled cargo bench --bench crawl   # keep the archive afterwards
+//! NIANBAO_BENCH_CONNECTION=close cargo bench --bench crawl      # a connection per request
 //! ```
 //!
 //! The portals run in a child process (this binary re-executed with `serve`), so the CPU time read
@@ -61,7 +62,9 @@ fn serve(per_host: usize) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         for h in 0..HOSTS {
-            let server = PortalServer::start(Ipv4Addr::new(127, 0, 0, 11 + h)).await;
+            let ip = Ipv4Addr::new(127, 0, 0, 11 + h);
+            let server =
+                if keep_alive() { PortalServer::start_keep_alive(ip).await } else { PortalServer::start(ip).await };
             publish(&server, h, per_host);
             println!("{}", server.url("/nb/"));
         }
@@ -73,6 +76,12 @@ fn serve(per_host: usize) {
         .await
         .expect("stdin");
     });
+}
+
+/// Whether the portals keep connections open, as most portals' servers do; with
+/// `NIANBAO_BENCH_CONNECTION=close` every request has a connection of its own.
+fn keep_alive() -> bool {
+    std::env::var("NIANBAO_BENCH_CONNECTION").map_or(true, |v| v != "close")
 }
 
 /// A TRS section of `count` reports whose pages are rendered on request.
@@ -210,7 +219,8 @@ fn throughput(per_host: usize) {
     drop(store);
     let live = live_bytes(&db);
     let on_disk = dir_size(&db);
-    println!("crawl/throughput: {} hosts, {} reports", HOSTS, summary.new_reports);
+    let connections = if keep_alive() { "kept alive" } else { "one per request" };
+    println!("crawl/throughput: {} hosts, {} reports, connections {connections}", HOSTS, summary.new_reports);
     println!("  pages fetched        {}", summary.pages_fetched);
     println!("  wall                 {:.2} s ({:.0} pages/s)", wall.as_secs_f64(), pages / wall.as_secs_f64());
     println!("  CPU (user+sys)       {:.2} s ({:.3} ms per page)", cpu, cpu * 1000.0 / pages.max(1.0));

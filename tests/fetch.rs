@@ -313,6 +313,29 @@ async fn validators_make_a_conditional_request() {
 }
 
 #[tokio::test]
+async fn a_keep_alive_portal_is_fetched_over_one_connection() {
+    let server = PortalServer::start_keep_alive(Ipv4Addr::new(127, 0, 3, 27)).await;
+    let etag = "\"7a-1\"";
+    server.handle("/nb/a.htm", etag_aware(etag, Reply::html("<p>年报</p>").with_header("ETag", etag)));
+    server.route("/nb/b.htm", Reply::html("<p>二〇二三年</p>"));
+    let f = fetcher(&[("obey_robots", "false")]);
+    let urls: Vec<String> = ["/nb/a.htm", "/nb/b.htm", "/nb/missing.htm", "/nb/a.htm"].map(|p| server.url(p)).into();
+    let mut statuses = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        let validators = Validators { etag: (i == 3).then(|| etag.to_owned()), last_modified: None };
+        let req = FetchRequest { url: Url::parse(url).unwrap(), method: Method::Get, validators };
+        match f.fetch(&req, &CancellationToken::new()).await {
+            Ok(page) => statuses.push((page.status, page.body.len())),
+            Err(FetchError::Status { status, .. }) => statuses.push((status, 0)),
+            Err(e) => panic!("{url}: {e}"),
+        }
+    }
+    assert_eq!(statuses, [(200, "<p>年报</p>".len()), (200, "<p>二〇二三年</p>".len()), (404, 0), (304, 0)]);
+    assert_eq!(server.requests().len(), 4);
+    assert_eq!(server.connections(), 1, "the fetcher reuses its connection to a host");
+}
+
+#[tokio::test]
 async fn anti_bot_walls_are_blocked_and_not_retried() {
     let server = PortalServer::start(Ipv4Addr::new(127, 0, 3, 13)).await;
     let ts = "<html><head><meta charset=\"utf-8\"><script>$_ts=window['$_ts'];if(!$_ts)$_ts={};$_ts.nsd=8520;</script><script src=\"/x.js\"></script></head></html>";

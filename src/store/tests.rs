@@ -390,6 +390,32 @@ fn an_archive_open_elsewhere_is_not_compacted() {
     assert!(contents(&store) == held);
 }
 
+#[test]
+fn an_archive_linked_from_elsewhere_is_compacted_where_it_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("big-disk").join("db");
+    let link = dir.path().join("db");
+    let store = crawled_archive(&real, 200);
+    let held = contents(&store);
+    drop(store);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let done = compact(&link).unwrap();
+    assert!(done.swapped);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is left as it was");
+    assert!(!compact_path(&link).exists() && !compact_path(&real).exists());
+    assert!(contents(&reopen(&link)) == held);
+    assert!(std::fs::read_dir(dir.path()).unwrap().count() == 2, "nothing was built beside the link");
+}
+
+#[test]
+fn compacting_a_missing_archive_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    assert!(matches!(compact(&path), Err(StoreError::Compact { .. })));
+    assert!(matches!(compact_if_grown(&path), Err(StoreError::Compact { .. })));
+    assert!(!path.exists());
+}
+
 proptest::proptest! {
     /// Whatever bytes a damaged archive holds, reading them gives a value or an error, never a panic
     /// (nor an allocation of the size a damaged zstd header claims).

@@ -246,7 +246,7 @@ fn crawl_command(settings: &Settings, db: &Path, portals: Vec<Portal>, mode: Mod
     drop(runtime);
     drop(store);
     if !summary.interrupted {
-        allocator::release_free_memory();
+        allocator::give_back_free_memory_at_once();
         compact_after_run(db);
     }
     drop(lock);

@@ -11,9 +11,11 @@
 //! The caller holds the run lock ([`crate::lock::RunLock`]), so no crawl writes meanwhile; a reader
 //! that has the archive open makes compaction fail with [`StoreError::InUse`], harmlessly.
 //!
-//! Cost, measured with the crawl benchmark (5,000 reports, 36 MB on disk → 17 MB): 0.3 s, and
-//! ~27 MB of memory on top of what the crawl left (see [`COPY_CACHE_BYTES`] for why).
+//! Cost, measured with the crawl benchmark: 0.4–0.6 s for 5,000 reports (36 MB on disk → 17–19 MB),
+//! 2.4 s for 20,000 (148 MB → 63–72 MB); a peak RSS of 44 and 54 MB, below the crawl's own 51 and
+//! 63 MB, with the binary's allocator giving freed pages back at once (src/allocator.rs).
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use super::{Store, StoreError, ID_BASE_KEY};
@@ -30,8 +32,17 @@ const COMPACTED_KEY: &[u8] = b"compacted";
 /// The page cache of each of the two databases a compaction has open. A one-pass copy reads each
 /// page once, so a cache buys nothing; it does not bound memory either: sled 0.34 queues up to 64
 /// page accesses in each of its 256 LRU shards before it evicts, so a copy of the benchmark's
-/// 26,000 records kept ~35 MB resident with any cache from 64 KiB to 32 MiB.
+/// 26,000 records kept 37–39 MB resident with any cache from 64 KiB to 32 MiB (see [`CHUNK_ITEMS`]).
 const COPY_CACHE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Records copied between two reopenings of the archive (see [`copy_into`]). The copy is reopened
+/// after every [`COPY_REOPEN_CHUNKS`] of these, less often, because each opening leaves the rest of
+/// its last log segment unused: reopening it at every chunk made a 20,000-report copy 69–72 MB
+/// instead of 61–64 MB.
+const CHUNK_ITEMS: usize = 5000;
+
+/// See [`CHUNK_ITEMS`].
+const COPY_REOPEN_CHUNKS: usize = 4;
 
 /// Items per sled batch while copying: batches cut the log's per-insert overhead, and this many
 /// values (a few KB each) keep a batch's memory small.
@@ -82,8 +93,7 @@ pub fn compact(db: &Path) -> Result<Compaction, StoreError> {
     let db = &real_path(db)?;
     let scratch = compact_path(db);
     remove_leftover(&scratch)?;
-    let source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
-    let before = source.size_on_disk()?;
+    let before = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?.size_on_disk()?;
     let free = free_bytes(db).map_err(|e| io_error(db, e))?;
     // A copy comes out at about the original's size or (much) smaller; twice leaves room for a
     // worse case, so that compaction never fills the disk a crawl needs.
@@ -91,7 +101,7 @@ pub fn compact(db: &Path) -> Result<Compaction, StoreError> {
     if free < need {
         return Err(StoreError::NoSpace { path: scratch, need, free });
     }
-    let copy = match copy_into(&source, &scratch) {
+    let copy = match copy_into(db, &scratch) {
         Ok(copy) => copy,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&scratch);
@@ -101,15 +111,14 @@ pub fn compact(db: &Path) -> Result<Compaction, StoreError> {
     if copy >= before {
         remove_leftover(&scratch)?;
         // Not worth trying again before the archive has grown.
-        record(&source, before)?;
+        record(&Store::open_released_with_cache(db, COPY_CACHE_BYTES)?, before)?;
         return Ok(Compaction { before, copy, swapped: false });
     }
     if let Err(e) = exchange(&scratch, db) {
         let _ = std::fs::remove_dir_all(&scratch);
         return Err(io_error(db, e));
     }
-    // From here the archive's path names the copy; the old database, still open, is garbage.
-    drop(source);
+    // From here the archive's path names the copy; the old database is garbage.
     sync_dir(parent_dir(db)).map_err(|e| io_error(db, e))?;
     remove_leftover(&scratch)?;
     Ok(Compaction { before, copy, swapped: true })
@@ -128,30 +137,42 @@ fn record(store: &Store, bytes: u64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Copies every tree of `source` into a new database at `dest`, flushed to disk; returns its size.
-fn copy_into(source: &Store, dest: &Path) -> Result<u64, StoreError> {
-    let open = |source| StoreError::Open { path: dest.into(), source };
-    let copy = sled::Config::new().path(dest).cache_capacity(COPY_CACHE_BYTES).open().map_err(open)?;
+/// Copies every tree of the archive at `db` into a new database at `dest`, flushed to disk;
+/// returns its size. Both databases are closed and reopened after every [`CHUNK_ITEMS`] records,
+/// the only way to make sled 0.34 let go of the pages it has read and written (see
+/// [`COPY_CACHE_BYTES`]): without it, copying a 20,000-report archive (103,000 records) peaked at
+/// 93 MB in the crawl benchmark, with it at 54 MB.
+fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {
+    let mut source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
+    let mut copy = Store::open_released_with_cache(dest, COPY_CACHE_BYTES)?;
+    let (mut since_reopen, mut chunks) = (0, 0);
     for name in source.db.tree_names() {
-        let from = source.db.open_tree(&name)?;
-        let to = copy.open_tree(&name)?;
-        let mut batch = sled::Batch::default();
-        let mut items = 0;
-        for item in from.iter() {
-            let (key, value) = item?;
-            batch.insert(key, value);
-            items += 1;
-            if items % BATCH_ITEMS == 0 {
-                to.apply_batch(std::mem::take(&mut batch))?;
+        let mut after = None;
+        loop {
+            let room = CHUNK_ITEMS - since_reopen;
+            let (copied, last) =
+                copy_range(&source.db.open_tree(&name)?, &copy.db.open_tree(&name)?, after.as_ref(), room)?;
+            since_reopen += copied;
+            if copied < room {
+                break;
             }
+            after = last;
+            chunks += 1;
+            if chunks % COPY_REOPEN_CHUNKS == 0 {
+                copy.db.flush()?;
+                drop(copy);
+                copy = Store::open_released_with_cache(dest, COPY_CACHE_BYTES)?;
+            }
+            drop(source);
+            source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
+            since_reopen = 0;
         }
-        to.apply_batch(batch)?;
     }
     // sled's id counter is not part of any tree: carry it over as a base that the copy's own
     // counter, starting again at zero, is added to, so ids keep increasing (see `Store::next_id`).
     let id_base = source.next_id()? + 1;
-    copy.open_tree("meta")?.insert(ID_BASE_KEY, &id_base.to_be_bytes())?;
-    copy.flush()?;
+    copy.meta.insert(ID_BASE_KEY, &id_base.to_be_bytes())?;
+    copy.db.flush()?;
     drop(copy);
     // Measured as the next open sees it: sled then pads its last log segment to full length.
     let copy = Store::open_released_with_cache(dest, COPY_CACHE_BYTES)?;
@@ -160,6 +181,33 @@ fn copy_into(source: &Store, dest: &Path) -> Result<u64, StoreError> {
     drop(copy);
     sync_tree(dest).map_err(|e| io_error(dest, e))?;
     Ok(bytes)
+}
+
+/// Copies up to `limit` records of `from`, those after the key `after` (all, without one), into
+/// `to`; returns how many it copied and the last one's key.
+fn copy_range(
+    from: &sled::Tree,
+    to: &sled::Tree,
+    after: Option<&sled::IVec>,
+    limit: usize,
+) -> Result<(usize, Option<sled::IVec>), StoreError> {
+    let items = match after {
+        Some(key) => from.range::<&[u8], _>((Bound::Excluded(key.as_ref()), Bound::Unbounded)),
+        None => from.iter(),
+    };
+    let mut batch = sled::Batch::default();
+    let (mut copied, mut last) = (0, None);
+    for item in items.take(limit) {
+        let (key, value) = item?;
+        batch.insert(key.clone(), value);
+        last = Some(key);
+        copied += 1;
+        if copied % BATCH_ITEMS == 0 {
+            to.apply_batch(std::mem::take(&mut batch))?;
+        }
+    }
+    to.apply_batch(batch)?;
+    Ok((copied, last))
 }
 
 fn remove_leftover(scratch: &Path) -> Result<(), StoreError> {

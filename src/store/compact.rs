@@ -9,7 +9,8 @@
 //! way `<db>.compact` holds a leftover, which the next compaction removes first.
 //!
 //! The caller holds the run lock ([`crate::lock::RunLock`]), so no crawl writes meanwhile; a reader
-//! that has the archive open makes compaction fail with [`StoreError::InUse`], harmlessly.
+//! that has the archive open, or opens it while the copy closes it between chunks, makes
+//! compaction fail with [`StoreError::InUse`], harmlessly.
 //!
 //! Cost, measured with the crawl benchmark: 0.4–0.6 s for 5,000 reports (36 MB on disk → 17–19 MB),
 //! 2.4 s for 20,000 (148 MB → 63–72 MB); a peak RSS of 44 and 54 MB, below the crawl's own 51 and
@@ -138,8 +139,8 @@ fn record(store: &Store, bytes: u64) -> Result<(), StoreError> {
 }
 
 /// Copies every tree of the archive at `db` into a new database at `dest`, flushed to disk;
-/// returns its size. Both databases are closed and reopened after every [`CHUNK_ITEMS`] records,
-/// the only way to make sled 0.34 let go of the pages it has read and written (see
+/// returns its size. The archive is closed and reopened after every [`CHUNK_ITEMS`] records, the
+/// copy after every [`COPY_REOPEN_CHUNKS`] chunks: the only way to make sled 0.34 let go of the pages it has read and written (see
 /// [`COPY_CACHE_BYTES`]): without it, copying a 20,000-report archive (103,000 records) peaked at
 /// 93 MB in the crawl benchmark, with it at 54 MB.
 fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {

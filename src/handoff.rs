@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::lock::RunLock;
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 /// Why no consistent view of the archive could be had.
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +42,7 @@ impl Drop for View {
 }
 
 fn request_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "nianbao".into());
-    name.push(".copy-request");
-    db.with_file_name(name)
+    store::beside(db, ".copy-request")
 }
 
 /// Opens the archive for reading; when a crawl holds it, reads a consistent copy the crawl makes.

@@ -78,9 +78,7 @@ impl Drop for RunLock {
 
 /// `<db>.lock`, beside the database directory.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "nianbao".into());
-    name.push(".lock");
-    db.with_file_name(name)
+    crate::store::beside(db, ".lock")
 }
 
 #[cfg(test)]

@@ -68,9 +68,7 @@ struct Compacted {
 
 /// `<db>.compact`: where the copy is built, and where the old archive sits after the swap.
 pub fn compact_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "nianbao".into());
-    name.push(".compact");
-    db.with_file_name(name)
+    super::beside(db, ".compact")
 }
 
 /// The end of a crawl: [`compact`] if the archive has grown past [`GROWTH`] times the size its last

@@ -491,6 +491,14 @@ fn stored_version(v: &VersionRecord) -> Vec<u8> {
     })
 }
 
+/// `<db><suffix>`: a file or directory beside the archive's (the run lock, a reader's copy
+/// request, a compaction's copy), on the same file system.
+pub fn beside(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "nianbao".into());
+    name.push(suffix);
+    db.with_file_name(name)
+}
+
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir(to)?;
     for entry in std::fs::read_dir(from)? {

@@ -74,25 +74,37 @@ pub fn compact_path(db: &Path) -> PathBuf {
 /// The end of a crawl: [`compact`] if the archive has grown past [`GROWTH`] times the size its last
 /// compaction left, or was never compacted; `None` when it was not worth it.
 pub fn compact_if_grown(db: &Path) -> Result<Option<Compaction>, StoreError> {
-    let db = &real_path(db)?;
-    remove_leftover(&compact_path(db))?;
-    let store = Store::open_released(db)?;
-    let size = store.size_on_disk()?;
-    let last: Option<Compacted> = super::decode_json(store.meta.get(COMPACTED_KEY)?, "meta", "compacted")?;
-    if last.is_some_and(|last| (size as f64) <= last.bytes as f64 * GROWTH) {
+    let db = &prepare(db)?;
+    let (before, last) = {
+        let store = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
+        let last: Option<Compacted> = super::decode_json(store.meta.get(COMPACTED_KEY)?, "meta", "compacted")?;
+        (store.size_on_disk()?, last)
+    };
+    if last.is_some_and(|last| (before as f64) <= last.bytes as f64 * GROWTH) {
         return Ok(None);
     }
-    drop(store);
-    compact(db).map(Some)
+    rewrite(db, before).map(Some)
 }
 
 /// Rewrites the archive at `db` into a fresh database and swaps it in. On any error the archive is
 /// left as it was and the partial copy removed.
 pub fn compact(db: &Path) -> Result<Compaction, StoreError> {
-    let db = &real_path(db)?;
-    let scratch = compact_path(db);
-    remove_leftover(&scratch)?;
+    let db = &prepare(db)?;
     let before = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?.size_on_disk()?;
+    rewrite(db, before)
+}
+
+/// The archive's real path (see [`real_path`]), with any leftover of an interrupted compaction
+/// beside it removed.
+fn prepare(db: &Path) -> Result<PathBuf, StoreError> {
+    let db = real_path(db)?;
+    remove_leftover(&compact_path(&db))?;
+    Ok(db)
+}
+
+/// [`compact`] of the archive at its real path `db`, `before` bytes on disk.
+fn rewrite(db: &Path, before: u64) -> Result<Compaction, StoreError> {
+    let scratch = compact_path(db);
     let free = free_bytes(db).map_err(|e| io_error(db, e))?;
     // A copy comes out at about the original's size or (much) smaller; twice leaves room for a
     // worse case, so that compaction never fills the disk a crawl needs.

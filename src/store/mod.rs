@@ -160,10 +160,6 @@ impl Store {
 
     /// Opens the archive once a handle just dropped has let go of it: sled's flusher thread may
     /// hold the file lock for a moment after the last handle is dropped. Waits up to 2 s.
-    pub fn open_released(path: &Path) -> Result<Store, StoreError> {
-        Store::open_released_with_cache(path, CACHE_BYTES)
-    }
-
     fn open_released_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         for _ in 0..100 {
             match Store::open_with_cache(path, cache_bytes) {

@@ -240,7 +240,7 @@ fn frontier_is_per_host_deduplicated_and_survives_reopen() {
 }
 
 fn reopen(path: &Path) -> Store {
-    Store::open_released(path).expect("the archive is released within 2 s")
+    Store::open_released_with_cache(path, CACHE_BYTES).expect("the archive is released within 2 s")
 }
 
 /// A tree's name and its keys and values, in order.

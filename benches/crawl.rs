@@ -176,7 +176,7 @@ fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl:
         .collect();
     let portals = config::parse_portals(Path::new("bench-seeds"), &seeds).expect("bench seeds");
     let store = Store::open(db).expect("store");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let runtime = crawl::runtime().expect("runtime");
     let (cpu0, _) = usage();
     let started = Instant::now();
     let summary = runtime

@@ -230,7 +230,7 @@ fn crawl_command(settings: &Settings, db: &Path, portals: Vec<Portal>, mode: Mod
         tracing::warn!("taking over the archive lock left by a run that did not finish ({stale})");
     }
     let store = Store::open(db)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = crawl::runtime().context("cannot start the async runtime")?;
     let summary = runtime.block_on(async {
         let cancel = CancellationToken::new();
         tokio::spawn(stop_on_signal(cancel.clone()));

@@ -72,6 +72,14 @@ pub(crate) struct Ctx {
     pub cancel: CancellationToken,
 }
 
+/// The async runtime a crawl runs on: one thread. The page worker does the CPU work on a thread
+/// of its own (see [`worker`]), so the runtime only waits on sockets and timers; the two worker
+/// threads of tokio's default runtime cost wake-ups and work-stealing between threads, not
+/// throughput (README, Performance).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
 /// Runs a crawl or backfill over `portals` until the frontier is empty or `cancel` fires.
 pub async fn run(
     settings: &Settings,
@@ -95,12 +103,14 @@ pub async fn run(
         portals: portals.iter().map(|p| (p.name.clone(), (p.clone(), Scope::new(p)))).collect(),
         summary: Mutex::new(Summary { resumed, ..Summary::default() }),
         commit_lock: Mutex::new(()),
-        pages: worker::PageWorker::start().map_err(CrawlError::Worker)?,
+        pages: worker::PageWorker::start(settle_when_idle(store.clone())).map_err(CrawlError::Worker)?,
         list_budget: Mutex::new(HashMap::new()),
         cancel: cancel.clone(),
     });
-    schedule(&ctx, progress).await?;
+    let scheduled = schedule(&ctx, progress).await;
+    // Pages staged before a failure are whole results: keep them.
     store.flush().await?;
+    scheduled?;
     let mut summary = lock(&ctx.summary).clone();
     summary.interrupted = cancel.is_cancelled();
     summary.elapsed = started.elapsed();
@@ -109,6 +119,17 @@ pub async fn run(
         store.flush().await?;
     }
     Ok(summary)
+}
+
+/// The page worker's idle hook: pages staged by a busy worker are written together; once it has
+/// no page to do, what it staged is written at once, so a polite crawl killed loses no more than
+/// the pages in flight.
+fn settle_when_idle(store: Store) -> impl Fn() + Send + 'static {
+    move || {
+        if let Err(e) = store.settle() {
+            tracing::error!("could not store the pages just done (they stay pending): {e}");
+        }
+    }
 }
 
 /// Resumes the unfinished run of the same kind, or starts a new one seeded with the portals.
@@ -201,6 +222,12 @@ fn host_slots(settings: &Settings) -> usize {
     (settings.crawl.per_host_burst.get() as usize + 1).min(8)
 }
 
+/// How long the scheduler trusts its list of hosts with pending work. Reading the list seeks the
+/// frontier once per host; read after every page, it was three quarters of the scheduler's CPU.
+/// A host that gets its first work meanwhile waits at most this long (or not at all, when
+/// nothing else is running).
+const HOSTS_REREAD: Duration = Duration::from_millis(100);
+
 /// Hands frontier entries to page tasks, host by host, until there is no work or we are cancelled.
 async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), CrawlError> {
     let slots = host_slots(&ctx.settings);
@@ -210,16 +237,24 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
     let mut per_host: HashMap<String, usize> = HashMap::new();
     let mut last_flush = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut hosts: Vec<String> = Vec::new();
+    let mut hosts_read: Option<Instant> = None;
     loop {
+        let mut hosts_fresh = false;
         if !ctx.cancel.is_cancelled() {
-            for host in ctx.store.pending_hosts()? {
-                let in_host = per_host.get(&host).copied().unwrap_or(0);
+            if hosts_read.is_none_or(|at| at.elapsed() > HOSTS_REREAD) {
+                hosts = ctx.store.pending_hosts()?;
+                hosts_read = Some(Instant::now());
+                hosts_fresh = true;
+            }
+            for host in &hosts {
+                let in_host = per_host.get(host).copied().unwrap_or(0);
                 let room =
                     slots.saturating_sub(in_host).min(ctx.settings.crawl.max_concurrency.saturating_sub(tasks.len()));
                 if room == 0 {
                     continue;
                 }
-                for (key, entry) in ctx.store.next_pending(&host, room, &busy)? {
+                for (key, entry) in ctx.store.next_pending(host, room, &busy)? {
                     busy.insert(key.clone());
                     *per_host.entry(host.clone()).or_default() += 1;
                     let task_ctx = Arc::clone(ctx);
@@ -230,7 +265,12 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
             }
         }
         if tasks.is_empty() {
-            break;
+            // A host that got work since the list was read would be missed: read it again first.
+            if hosts_fresh || ctx.cancel.is_cancelled() {
+                break;
+            }
+            hosts_read = None;
+            continue;
         }
         let done = tokio::select! {
             done = tasks.join_next_with_id() => done,

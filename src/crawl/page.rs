@@ -21,7 +21,7 @@ pub(super) async fn process(ctx: &Arc<Ctx>, key: &[u8], entry: FrontierEntry) {
     if entry.kind == PageKind::List && !take_list_budget(ctx, &entry.portal) {
         tracing::warn!(portal = %entry.portal, url = %entry.url, "max_pages reached; list page skipped");
         let done = Commit { done: Some(key.to_vec()), ..Commit::default() };
-        report_store_error(&entry.url, ctx.store.commit(done));
+        report_store_error(&entry.url, ctx.store.stage(done));
         return;
     }
     let Ok(url) = Url::parse(&entry.url) else {
@@ -113,7 +113,7 @@ fn record_failure(ctx: &Ctx, key: &[u8], entry: &FrontierEntry, err: &FetchError
     }
     drop(summary);
     tracing::warn!(url = %entry.url, kind = err.kind(), "{err}");
-    ctx.store.commit(Commit { pages: vec![page], done: Some(key.to_vec()), ..Commit::default() })
+    ctx.store.stage(Commit { pages: vec![page], done: Some(key.to_vec()), ..Commit::default() })
 }
 
 /// A page the server answered: store the exchange, then do what its kind asks.
@@ -142,7 +142,7 @@ fn record_page(ctx: &Ctx, key: &[u8], entry: &FrontierEntry, fetched: FetchedPag
         commit.body = body;
     }
     commit.pages.insert(0, page);
-    ctx.store.commit(commit)
+    ctx.store.stage(commit)
 }
 
 fn fetch_record(

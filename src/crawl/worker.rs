@@ -7,7 +7,13 @@
 //! blocking thread tokio kept) and CPU per page by ~4% (README, Performance).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+/// How long the worker waits for the next page before it calls its idle hook. Pages that come
+/// closer together than this share one store transaction (see [`crate::store::Store::stage`]);
+/// a page that comes alone is written this long after it is done.
+const IDLE: Duration = Duration::from_millis(10);
 
 /// A page's synchronous work, with the way back to the task that waits for it.
 type Job = Box<dyn FnOnce() + Send>;
@@ -28,12 +34,24 @@ pub(crate) struct PageWorker {
 }
 
 impl PageWorker {
-    /// Starts the worker thread.
-    pub fn start() -> std::io::Result<PageWorker> {
+    /// Starts the worker thread. `idle` runs once no job has come for [`IDLE`] after the last one.
+    pub fn start(idle: impl Fn() + Send + 'static) -> std::io::Result<PageWorker> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new().name("nianbao-pages".into()).spawn(move || {
-            for job in queue {
-                job();
+            let mut worked = false;
+            loop {
+                let next = if worked { queue.recv_timeout(IDLE) } else { queue.recv().map_err(RecvTimeoutError::from) };
+                match next {
+                    Ok(job) => {
+                        job();
+                        worked = true;
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        idle();
+                        worked = false;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
             }
         })?;
         Ok(PageWorker { jobs })
@@ -62,7 +80,7 @@ mod tests {
 
     #[tokio::test]
     async fn runs_jobs_in_order_on_one_thread_and_survives_a_panic() {
-        let worker = PageWorker::start().unwrap();
+        let worker = PageWorker::start(|| {}).unwrap();
         let first = worker.run(|| std::thread::current().id()).await.unwrap();
         let panicked = worker.run(|| -> u32 { panic!("a page that breaks the cleaner") }).await;
         assert!(matches!(panicked, Err(WorkerError::Panicked(_))), "{panicked:?}");
@@ -79,5 +97,21 @@ mod tests {
             run.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), (0..20).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn the_idle_hook_runs_once_after_a_pause() {
+        let idled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&idled);
+        let worker = PageWorker::start(move || _ = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)).unwrap();
+        let idle = || idled.load(std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(IDLE * 3);
+        assert_eq!(idle(), 0, "not before any job");
+        worker.run(|| ()).await.unwrap();
+        std::thread::sleep(IDLE * 10);
+        assert_eq!(idle(), 1, "once after the job, not again while nothing comes");
+        worker.run(|| ()).await.unwrap();
+        std::thread::sleep(IDLE * 10);
+        assert_eq!(idle(), 2);
     }
 }

@@ -18,11 +18,13 @@
 //! Records are JSON. Bodies, versions, fetches and pages are packed with their host's compression
 //! dictionary ([`pack`]); a value written by an older nianbao (plain JSON or plain zstd) still reads.
 //!
-//! Invariant: a page's result and the removal of its frontier entry are written in one transaction,
-//! so a run killed at any moment either has both or neither, and resumes by redoing only the latter.
+//! Invariant: a page's result and the removal of its frontier entry are written in one transaction
+//! (during a crawl, one per group of pages: see [`group`]), so a run killed at any moment either
+//! has both or neither, and resumes by redoing only the latter.
 //! Nothing else in nianbao imports sled.
 
 mod compact;
+mod group;
 mod pack;
 mod records;
 
@@ -30,14 +32,16 @@ pub use compact::{compact, compact_if_grown, compact_path, Compaction, GROWTH};
 
 pub use records::*;
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-use sled::{Db, Tree};
+use sled::{Db, IVec, Tree};
 
 use crate::document::Document;
+use group::{Group, Merged, Slot};
 use pack::{Fallback, Packer};
 
 /// What can go wrong with the archive; every message says which file or URL.
@@ -86,6 +90,8 @@ pub struct Store {
     packer: Arc<Packer>,
     /// Added to sled's id counter, which a compacted copy starts again at zero (see [`compact`]).
     id_base: u64,
+    /// Commits staged and not yet written (see [`group`]); every read looks here first.
+    group: Arc<Mutex<Group>>,
 }
 
 /// Everything one finished page changes, written in a single transaction.
@@ -154,6 +160,7 @@ impl Store {
             portals: tree("portals")?,
             packer: Arc::new(Packer::open(tree("dicts")?)?),
             id_base,
+            group: Arc::new(Mutex::new(Group::new())),
             db,
         })
     }
@@ -175,8 +182,9 @@ impl Store {
         &self.path
     }
 
-    /// Writes everything buffered to disk; after this returns, it survives a crash.
+    /// Writes everything staged and buffered to disk; after this returns, it survives a crash.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.settle()?;
         self.db.flush_async().await?;
         Ok(())
     }
@@ -184,6 +192,7 @@ impl Store {
     /// Flushes and copies the whole database to `dest`, which must not exist. The caller keeps
     /// writers out meanwhile, so that the copy is one consistent state of the archive.
     pub fn copy_to(&self, dest: &Path) -> Result<(), StoreError> {
+        self.settle()?;
         self.db.flush()?;
         copy_dir(&self.path, dest).map_err(|e| StoreError::Sled(sled::Error::Io(e)))
     }
@@ -200,7 +209,7 @@ impl Store {
 
     /// A raw body by its hex SHA-256, decompressed.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(packed) = self.blobs.get(sha256.as_bytes())? else { return Ok(None) };
+        let Some(packed) = self.get(Slot::Blobs, sha256.as_bytes())? else { return Ok(None) };
         let body = self.packer.unpack(&packed).map_err(|reason| StoreError::Corrupt {
             what: "blob",
             key: sha256.into(),
@@ -211,7 +220,7 @@ impl Store {
 
     /// Every blob's digest and whether its content still matches it (for `verify`).
     pub fn verify_blobs(&self) -> impl Iterator<Item = Result<(String, bool), StoreError>> + '_ {
-        self.blobs.iter().map(|item| {
+        self.scan(Slot::Blobs, Bound::Unbounded, Bound::Unbounded).map(|item| {
             let (key, packed) = item?;
             let key = String::from_utf8_lossy(&key).into_owned();
             let ok = self.packer.unpack(&packed).is_ok_and(|body| sha256_hex(&body) == key);
@@ -220,29 +229,26 @@ impl Store {
     }
 
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
-        self.pages.get(url.as_bytes())?.map(|v| self.decode_packed(&v, "page", url)).transpose()
-    }
-
-    pub fn put_page(&self, page: &PageRecord) -> Result<(), StoreError> {
-        self.pages.insert(page.url.as_bytes(), self.pack_record(&page.url, page)?)?;
-        Ok(())
+        self.get(Slot::Pages, url.as_bytes())?.map(|v| self.decode_packed(&v, "page", url)).transpose()
     }
 
     /// Every page record, in URL order.
     pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
-        self.pages.iter().map(|item| {
+        self.scan(Slot::Pages, Bound::Unbounded, Bound::Unbounded).map(|item| {
             let (key, value) = item?;
             self.decode_packed(&value, "page", &String::from_utf8_lossy(&key))
         })
     }
 
     pub fn fetch(&self, id: u64) -> Result<Option<FetchRecord>, StoreError> {
-        self.fetches.get(id.to_be_bytes())?.map(|v| self.decode_packed(&v, "fetch", &id.to_string())).transpose()
+        self.get(Slot::Fetches, &id.to_be_bytes())?
+            .map(|v| self.decode_packed(&v, "fetch", &id.to_string()))
+            .transpose()
     }
 
     /// Every fetch, oldest first.
     pub fn fetches(&self) -> impl Iterator<Item = Result<FetchRecord, StoreError>> + '_ {
-        self.fetches.iter().map(|item| {
+        self.scan(Slot::Fetches, Bound::Unbounded, Bound::Unbounded).map(|item| {
             let (key, value) = item?;
             self.decode_packed(&value, "fetch", &format!("{key:?}"))
         })
@@ -250,9 +256,9 @@ impl Store {
 
     /// The versions of a document, oldest first.
     pub fn versions(&self, url: &str) -> Result<Vec<VersionRecord>, StoreError> {
-        let mut prefix = url.as_bytes().to_vec();
-        prefix.push(0);
-        self.versions.scan_prefix(&prefix).map(|item| self.decode_version(&item?.1, url, true)).collect()
+        self.scan_prefix(Slot::Versions, &version_prefix(url))
+            .map(|item| self.decode_version(&item?.1, url, true))
+            .collect()
     }
 
     /// The newest version of a document.
@@ -267,21 +273,28 @@ impl Store {
     }
 
     fn newest_version(&self, url: &str, with_report: bool) -> Result<Option<VersionRecord>, StoreError> {
-        let mut prefix = url.as_bytes().to_vec();
-        prefix.push(0);
-        match self.versions.scan_prefix(&prefix).next_back() {
-            Some(item) => Ok(Some(self.decode_version(&item?.1, url, with_report)?)),
-            None => Ok(None),
+        let mut newest = None;
+        for item in self.scan_prefix(Slot::Versions, &version_prefix(url)) {
+            newest = Some(item?.1);
         }
+        newest.map(|packed| self.decode_version(&packed, url, with_report)).transpose()
     }
 
     /// The URL already holding a cleaned text with this digest, if any.
     pub fn url_for_text(&self, text_sha256: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.texts.get(text_sha256.as_bytes())?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self.get(Slot::Texts, text_sha256.as_bytes())?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Applies one page's results atomically (see the module invariant).
+    /// Applies one page's results atomically (see the module invariant), at once.
     pub fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        self.stage(commit)?;
+        self.settle()
+    }
+
+    /// Takes one page's results into the group that is written next (see [`group`]): every read
+    /// sees them at once, sled once the group is full or on [`Store::settle`] or [`Store::flush`].
+    /// A failure to write the full group is reported here, and this commit is not taken.
+    pub fn stage(&self, commit: Commit) -> Result<(), StoreError> {
         let mut queued = Vec::with_capacity(commit.enqueue.len());
         for entry in &commit.enqueue {
             queued.push((pending_key(&host_of(&entry.url), self.next_id()?), encode_json(entry)));
@@ -300,7 +313,7 @@ impl Store {
         };
         let blob = match (&commit.fetch, &commit.body) {
             (Some(FetchRecord { url, body_sha256: Some(sha), .. }), Some(body))
-                if !self.blobs.contains_key(sha.as_bytes())? =>
+                if self.get(Slot::Blobs, sha.as_bytes())?.is_none() =>
             {
                 Some((sha, self.packer.pack(&host_of(url), body, Fallback::Zstd)?))
             }
@@ -310,31 +323,63 @@ impl Store {
         for p in &commit.pages {
             pages.push((p.url.as_bytes(), self.pack_record(&p.url, p)?));
         }
+        let mut group = self.group();
+        if group.is_full() {
+            self.apply(&mut group)?;
+        }
+        if let Some((key, value)) = fetch {
+            group.insert(Slot::Fetches, &key, value.into());
+        }
+        if let Some((sha, value)) = blob {
+            group.insert(Slot::Blobs, sha.as_bytes(), value.into());
+        }
+        for (key, value) in pages {
+            group.insert(Slot::Pages, key, value.into());
+        }
+        if let Some((key, value, text_sha, url)) = version {
+            group.insert(Slot::Versions, &key, value.into());
+            if self.lookup(&group, Slot::Texts, text_sha.as_bytes())?.is_none() {
+                group.insert(Slot::Texts, text_sha.as_bytes(), url.as_bytes().into());
+            }
+        }
+        if let Some(done) = &commit.done {
+            if self.lookup(&group, Slot::Pending, done)?.is_some() {
+                group.pending_delta -= 1;
+            }
+            group.remove(Slot::Pending, done);
+        }
+        for (entry, (key, value)) in commit.enqueue.iter().zip(queued) {
+            if self.lookup(&group, Slot::Seen, entry.url.as_bytes())?.is_none() {
+                group.insert(Slot::Seen, entry.url.as_bytes(), IVec::default());
+                group.insert(Slot::Pending, &key, value.into());
+                group.pending_delta += 1;
+            }
+        }
+        group.took_commit();
+        Ok(())
+    }
+
+    /// Writes the staged group to sled now.
+    pub fn settle(&self) -> Result<(), StoreError> {
+        self.apply(&mut self.group())
+    }
+
+    /// Writes a group in one transaction; on failure it stays staged, and reads still see it.
+    fn apply(&self, group: &mut Group) -> Result<(), StoreError> {
+        if group.is_empty() {
+            group.clear();
+            return Ok(());
+        }
         let trees = (&self.pages, &self.fetches, &self.blobs, &self.versions, &self.texts, &self.pending, &self.seen);
         let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(pages_tree, fetches, blobs, versions, texts, pending, seen)| {
-                if let Some((key, value)) = &fetch {
-                    fetches.insert(key, value.as_slice())?;
-                }
-                if let Some((sha, value)) = &blob {
-                    blobs.insert(sha.as_bytes(), value.as_slice())?;
-                }
-                for (key, value) in &pages {
-                    pages_tree.insert(*key, value.as_slice())?;
-                }
-                if let Some((key, value, text_sha, url)) = &version {
-                    versions.insert(key.as_slice(), value.as_slice())?;
-                    if texts.get(text_sha.as_bytes())?.is_none() {
-                        texts.insert(text_sha.as_bytes(), url.as_bytes())?;
-                    }
-                }
-                if let Some(done) = &commit.done {
-                    pending.remove(done.as_slice())?;
-                }
-                for (entry, (key, value)) in commit.enqueue.iter().zip(&queued) {
-                    if seen.insert(entry.url.as_bytes(), &[])?.is_none() {
-                        pending.insert(key.as_slice(), value.as_slice())?;
-                    }
+            trees.transaction(|(pages, fetches, blobs, versions, texts, pending, seen)| {
+                let by_slot = [pages, fetches, blobs, versions, texts, pending, seen];
+                for (slot, key, value) in group.writes() {
+                    let tree = by_slot[slot as usize];
+                    match value {
+                        Some(value) => tree.insert(key.clone(), value.clone())?,
+                        None => tree.remove(key.clone())?,
+                    };
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
@@ -343,19 +388,66 @@ impl Store {
             TransactionError::Abort(()) => {
                 StoreError::Corrupt { what: "transaction", key: String::new(), reason: "aborted".into() }
             }
-        })
+        })?;
+        group.clear();
+        Ok(())
+    }
+
+    /// The staged group, recovered if a panicking thread poisoned its lock: a group is changed
+    /// only by whole inserts, so it is never half-written.
+    fn group(&self) -> MutexGuard<'_, Group> {
+        self.group.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tree(&self, slot: Slot) -> &Tree {
+        match slot {
+            Slot::Pages => &self.pages,
+            Slot::Fetches => &self.fetches,
+            Slot::Blobs => &self.blobs,
+            Slot::Versions => &self.versions,
+            Slot::Texts => &self.texts,
+            Slot::Pending => &self.pending,
+            Slot::Seen => &self.seen,
+        }
+    }
+
+    /// A value as the archive holds it, staged writes included.
+    fn get(&self, slot: Slot, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        self.lookup(&self.group(), slot, key)
+    }
+
+    fn lookup(&self, group: &Group, slot: Slot, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        match group.get(slot, key) {
+            Some(staged) => Ok(staged.cloned()),
+            None => Ok(self.tree(slot).get(key)?),
+        }
+    }
+
+    /// A tree's entries in a key range, staged writes included, in key order.
+    fn scan(&self, slot: Slot, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Merged<sled::Iter> {
+        let group = self.group();
+        let staged = group.range(slot, from, to);
+        Merged::new(self.tree(slot).range::<&[u8], _>((from, to)), staged)
+    }
+
+    /// A tree's entries whose keys start with `prefix`, staged writes included.
+    fn scan_prefix(&self, slot: Slot, prefix: &[u8]) -> Merged<sled::Iter> {
+        match prefix_end(prefix) {
+            Some(end) => self.scan(slot, Bound::Included(prefix), Bound::Excluded(&end)),
+            None => self.scan(slot, Bound::Included(prefix), Bound::Unbounded),
+        }
     }
 
     /// Whether the current run has already queued this URL.
     pub fn seen(&self, url: &str) -> Result<bool, StoreError> {
-        Ok(self.seen.contains_key(url.as_bytes())?)
+        Ok(self.get(Slot::Seen, url.as_bytes())?.is_some())
     }
 
     /// Hosts with work still pending in the current run.
     pub fn pending_hosts(&self) -> Result<Vec<String>, StoreError> {
         let mut hosts = Vec::new();
         let mut from: Vec<u8> = Vec::new();
-        while let Some(item) = self.pending.range(from.as_slice()..).next() {
+        while let Some(item) = self.scan(Slot::Pending, Bound::Included(&from), Bound::Unbounded).next() {
             let (key, _) = item?;
             let host_end = key.iter().position(|&b| b == 0).unwrap_or(key.len());
             let host = &key[..host_end];
@@ -376,7 +468,7 @@ impl Store {
         let mut prefix = host.as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
-        for item in self.pending.scan_prefix(&prefix) {
+        for item in self.scan_prefix(Slot::Pending, &prefix) {
             let (key, value) = item?;
             if busy.contains(key.as_ref()) {
                 continue;
@@ -392,7 +484,8 @@ impl Store {
 
     /// Entries still pending in the current run.
     pub fn pending_len(&self) -> usize {
-        self.pending.len()
+        let group = self.group();
+        self.pending.len().saturating_add_signed(group.pending_delta)
     }
 
     /// The current (possibly unfinished) run.
@@ -402,6 +495,7 @@ impl Store {
 
     /// Starts a new run: forgets the previous run's frontier and seen-set.
     pub fn start_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.settle()?;
         self.pending.clear()?;
         self.seen.clear()?;
         self.meta.insert(b"run", encode_json(run))?;
@@ -410,6 +504,7 @@ impl Store {
 
     /// Marks the current run finished, so that the next one starts afresh, and drops its seen-set.
     pub fn finish_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.settle()?;
         self.meta.insert(b"run", encode_json(run))?;
         self.seen.clear()?;
         Ok(())
@@ -526,11 +621,28 @@ fn pending_key(host: &str, seq: u64) -> Vec<u8> {
     key
 }
 
+fn version_prefix(url: &str) -> Vec<u8> {
+    let mut prefix = url.as_bytes().to_vec();
+    prefix.push(0);
+    prefix
+}
+
 fn version_key(url: &str, n: u32) -> Vec<u8> {
-    let mut key = url.as_bytes().to_vec();
-    key.push(0);
+    let mut key = version_prefix(url);
     key.extend_from_slice(&n.to_be_bytes());
     key
+}
+
+/// The first key after every key starting with `prefix`; `None` if there is none (all 0xff).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 fn encode_json<T: serde::Serialize>(value: &T) -> Vec<u8> {

@@ -438,3 +438,108 @@ proptest::proptest! {
         let _ = store.blob("x");
     }
 }
+
+/// Report `n`'s commit with every timestamp fixed, so that two archives written alike are
+/// byte-for-byte alike.
+fn fixed_report_commit(n: u64) -> Commit {
+    let at = chrono::DateTime::from_timestamp(1_700_000_000 + n as i64, 0).unwrap();
+    let (_, mut commit) = report_commit(n);
+    if let Some(f) = commit.fetch.as_mut() {
+        f.fetched_at = at;
+    }
+    if let Some(v) = commit.version.as_mut() {
+        v.fetched_at = at;
+    }
+    for page in &mut commit.pages {
+        page.first_seen = at;
+    }
+    commit
+}
+
+/// Writes `reports` pages the way the crawl does, each completing the frontier entry the
+/// archive hands out next and queueing the next three, staged or committed one by one.
+fn write_crawl(store: &Store, reports: u64, staged: bool) {
+    let busy = Default::default();
+    let first = vec![entry("http://a.gov.cn/nb/t1.html", PageKind::Report)];
+    store.commit(Commit { enqueue: first, ..Commit::default() }).unwrap();
+    for n in 1..=reports {
+        let mut commit = fixed_report_commit(n);
+        let (key, next) = store.next_pending("a.gov.cn", 1, &busy).unwrap().remove(0);
+        assert_eq!(next.url, format!("http://a.gov.cn/nb/t{n}.html"), "the frontier hands out pages in order");
+        commit.done = Some(key);
+        commit.enqueue =
+            (n + 1..n + 4).map(|m| entry(&format!("http://a.gov.cn/nb/t{m}.html"), PageKind::Report)).collect();
+        if staged {
+            store.stage(commit).unwrap();
+        } else {
+            store.commit(commit).unwrap();
+        }
+        assert_eq!(store.pending_len(), 3, "after page {n}");
+    }
+}
+
+#[test]
+fn staged_commits_write_the_same_archive_as_commits_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = 3 * group::GROUP_COMMITS as u64 + 5;
+    let one_by_one = Store::open(&dir.path().join("one")).unwrap();
+    write_crawl(&one_by_one, reports, false);
+    let grouped = Store::open(&dir.path().join("grouped")).unwrap();
+    write_crawl(&grouped, reports, true);
+    assert!(!grouped.group().is_empty(), "the last pages are still staged");
+    grouped.settle().unwrap();
+    assert!(grouped.group().is_empty());
+    assert!(contents(&grouped) == contents(&one_by_one), "every tree holds the same keys and values");
+}
+
+#[test]
+fn a_staged_commit_is_read_at_once_and_written_when_the_group_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    store.group().max_age = std::time::Duration::MAX;
+    let first = fixed_report_commit(1);
+    let url = first.version_url.clone().unwrap();
+    let body_sha = first.fetch.as_ref().unwrap().body_sha256.clone().unwrap();
+    let text_sha = first.version.as_ref().unwrap().text_sha256.clone();
+    store.stage(Commit { enqueue: vec![entry("http://b.gov.cn/x.html", PageKind::List)], ..first }).unwrap();
+
+    assert_eq!(store.page(&url).unwrap().unwrap().versions, 1);
+    assert_eq!(store.fetch(1).unwrap().unwrap().url, url);
+    assert_eq!(store.blob(&body_sha).unwrap().unwrap(), report_html(1).into_bytes());
+    assert_eq!(store.url_for_text(&text_sha).unwrap().as_deref(), Some(url.as_str()));
+    assert_eq!(store.latest_text_sha256(&url).unwrap(), Some(text_sha));
+    assert_eq!(store.versions(&url).unwrap().len(), 1);
+    assert_eq!(store.pages().count(), 1);
+    assert_eq!(store.fetches().count(), 1);
+    assert!(store.seen("http://b.gov.cn/x.html").unwrap());
+    assert_eq!(store.pending_hosts().unwrap(), ["b.gov.cn"]);
+    assert_eq!(store.pending_len(), 1);
+    assert!(store.pages.get(url.as_bytes()).unwrap().is_none(), "not in sled yet");
+
+    for n in 2..=group::GROUP_COMMITS as u64 {
+        store.stage(fixed_report_commit(n)).unwrap();
+    }
+    assert!(store.pages.get(url.as_bytes()).unwrap().is_none(), "a full group waits for the next commit");
+    store.stage(fixed_report_commit(1000)).unwrap();
+    assert!(store.pages.get(url.as_bytes()).unwrap().is_some(), "the full group was written first");
+    assert_eq!(store.pages.len(), group::GROUP_COMMITS);
+    assert_eq!(store.pages().count(), group::GROUP_COMMITS + 1);
+}
+
+#[test]
+fn a_group_lost_before_it_is_written_leaves_its_pages_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Store::open(&path).unwrap();
+        write_crawl(&store, 3, false);
+        let (key, _) = store.next_pending("a.gov.cn", 1, &Default::default()).unwrap().remove(0);
+        store.stage(Commit { done: Some(key), ..fixed_report_commit(4) }).unwrap();
+        assert_eq!(store.pending_len(), 2);
+        // Dropped unflushed, as a killed run's store is.
+    }
+    let store = reopen(&path);
+    assert!(store.page("http://a.gov.cn/nb/t4.html").unwrap().is_none(), "neither the page's results ...");
+    assert_eq!(store.pending_len(), 3, "... nor the removal of its frontier entry");
+    assert!(store.page("http://a.gov.cn/nb/t3.html").unwrap().is_some(), "committed pages are kept");
+}

@@ -26,6 +26,7 @@ pub mod document;
 pub mod export;
 pub mod fetch;
 pub mod handoff;
+mod html;
 pub mod inspect;
 pub mod lock;
 pub mod parser;

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use ego_tree::iter::Edge;
 use ego_tree::{NodeId, NodeRef};
 use regex::Regex;
-use scraper::{Html, Node, Selector};
+use scraper::{Html, Node};
 
 use super::table::{self, is_element};
 use super::{chrome, meta};
@@ -39,8 +39,6 @@ const CONTAINERS: &[&str] = &[
 /// An anchor that holds less text than this is empty (the body was loaded by script, or elsewhere).
 const MIN_BODY_CHARS: usize = 10;
 
-static BODY: LazyLock<Selector> = LazyLock::new(|| Selector::parse("body").expect("valid selector"));
-static TABLES: LazyLock<Selector> = LazyLock::new(|| Selector::parse("table").expect("valid selector"));
 static HEADING_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}[部章节])[^。；;]{1,40}$")
         .expect("valid regex")
@@ -55,13 +53,13 @@ pub(crate) fn clean(page: &Html) -> Document {
     let metas = meta::meta_tags(page);
     let mut metadata = Vec::new();
     let mut skip = HashSet::new();
-    for t in page.select(&TABLES) {
+    for t in crate::html::elements(page, &["table"]) {
         if let Some(pairs) = table::metadata_table(*t) {
             metadata.extend(pairs);
             skip.insert(t.id());
         }
     }
-    let root = page.select(&BODY).next().map_or_else(|| page.tree.root(), |b| *b);
+    let root = crate::html::elements(page, &["body"]).next().map_or_else(|| page.tree.root(), |b| *b);
     let mut blocks = body_blocks(root, &skip);
     let title = meta::title(page, &metas);
     tidy(&mut blocks, title.as_deref(), &mut metadata);

@@ -13,8 +13,6 @@ fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("valid selector")
 }
 
-static META: LazyLock<Selector> = LazyLock::new(|| selector("meta[content]"));
-static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
 static LAYOUT_TITLES: LazyLock<Selector> = LazyLock::new(|| {
     selector("h1, h2, .title, .article-title, .art-title, .main_tit, .zwxl-title, .bt, .con-title, .tit, #title")
 });
@@ -90,7 +88,7 @@ pub(crate) fn normalise_date(text: &str) -> Option<String> {
 
 /// The meta tags of the page as (lower-case name, content) pairs, in page order.
 pub(crate) fn meta_tags(page: &Html) -> Vec<(String, String)> {
-    page.select(&META)
+    crate::html::elements(page, &["meta"])
         .filter_map(|m| {
             let name = m.value().attr("name").or_else(|| m.value().attr("property"))?;
             Some((name.trim().to_ascii_lowercase(), reflow(m.value().attr("content")?)))
@@ -106,7 +104,7 @@ fn first_meta<'a>(metas: &'a [(String, String)], names: &[&str]) -> Option<&'a s
 /// The meta tags worth keeping beside the body, named as the page names them.
 pub(crate) fn kept_metas(page: &Html) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = Vec::new();
-    let tags = page.select(&META).filter_map(|m| {
+    let tags = crate::html::elements(page, &["meta"]).filter_map(|m| {
         let name = m.value().attr("name")?.trim();
         let content = reflow(m.value().attr("content")?);
         (KEPT_METAS.contains(&name.to_ascii_lowercase().as_str()) && !content.is_empty())
@@ -126,7 +124,10 @@ pub(crate) fn title(page: &Html, metas: &[(String, String)]) -> Option<String> {
     if let Some(t) = first_meta(metas, TITLE_METAS) {
         return Some(t.to_owned());
     }
-    let head_title = page.select(&TITLE).next().map(|t| reflow(&t.text().collect::<String>())).unwrap_or_default();
+    let head_title = crate::html::elements(page, &["title"])
+        .next()
+        .map(|t| reflow(&t.text().collect::<String>()))
+        .unwrap_or_default();
     let first = head_title.split(['_', '|']).map(str::trim).find(|p| !p.is_empty()).unwrap_or("");
     let first = match first.rsplit_once(" - ").or_else(|| first.rsplit_once('-')) {
         Some((main, site)) if site.chars().count() <= 20 && main.chars().count() >= 4 => main.trim(),

@@ -16,7 +16,7 @@ mod worker;
 
 pub use summary::Summary;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -228,6 +228,11 @@ fn host_slots(settings: &Settings) -> usize {
 /// nothing else is running).
 const HOSTS_REREAD: Duration = Duration::from_millis(100);
 
+/// Frontier entries the scheduler reads at a time for a host, and hands out as its slots free up.
+/// Reading one entry per freed slot seeked the frontier for every page. Entries are only removed
+/// by finishing them and new ones sort after the old, so entries read ahead stay valid, in order.
+const READ_AHEAD: usize = 16;
+
 /// Hands frontier entries to page tasks, host by host, until there is no work or we are cancelled.
 async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), CrawlError> {
     let slots = host_slots(&ctx.settings);
@@ -239,6 +244,7 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut hosts: Vec<String> = Vec::new();
     let mut hosts_read: Option<Instant> = None;
+    let mut read_ahead: HashMap<String, VecDeque<(Vec<u8>, FrontierEntry)>> = HashMap::new();
     loop {
         let mut hosts_fresh = false;
         if !ctx.cancel.is_cancelled() {
@@ -254,7 +260,13 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
                 if room == 0 {
                     continue;
                 }
-                for (key, entry) in ctx.store.next_pending(host, room, &busy)? {
+                let ahead = read_ahead.entry(host.clone()).or_default();
+                for _ in 0..room {
+                    // Read only once those read before are all handed out (busy), so none twice.
+                    if ahead.is_empty() {
+                        ahead.extend(ctx.store.next_pending(host, READ_AHEAD, &busy)?);
+                    }
+                    let Some((key, entry)) = ahead.pop_front() else { break };
                     busy.insert(key.clone());
                     *per_host.entry(host.clone()).or_default() += 1;
                     let task_ctx = Arc::clone(ctx);

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use scraper::{Html, Selector};
+use scraper::Html;
 use url::Url;
 
 use super::canon::is_trap;
@@ -51,8 +51,7 @@ static DOWNLOAD_SCRIPT: LazyLock<Regex> = LazyLock::new(|| {
 static VIEWER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^(?:viewer|pdfviewer|preview)\.s?html?$").unwrap());
 
 /// Elements that may point at an attachment: links (also by TRS's `oldsrc`) and embedded viewers.
-static CANDIDATES: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("a[href], a[oldsrc], iframe[src], embed[src], object[data]").unwrap());
+const CANDIDATES: &[&str] = &["a", "iframe", "embed", "object"];
 
 /// The `filename=` / `filename*=` of a Content-Disposition.
 static DISPOSITION_NAME: LazyLock<Regex> =
@@ -72,9 +71,17 @@ pub fn read_parsed_report_page(doc: &Html, url: &Url, scope: &Scope) -> Vec<Link
     let base = base_url(doc, url);
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for el in doc.select(&CANDIDATES) {
+    for el in crate::html::elements(doc, CANDIDATES) {
         let v = el.value();
-        let raw = v.attr("href").or(v.attr("src")).or(v.attr("data")).filter(|h| !h.trim().is_empty());
+        let raw = match v.name() {
+            "a" => v.attr("href"),
+            "object" => v.attr("data"),
+            _ => v.attr("src"),
+        };
+        if raw.is_none() && !(v.name() == "a" && v.attr("oldsrc").is_some()) {
+            continue;
+        }
+        let raw = raw.filter(|h| !h.trim().is_empty());
         let oldsrc = v.attr("oldsrc").filter(|s| has_doc_extension(s));
         let marked = v.attr("appendix").is_some_and(|a| a.eq_ignore_ascii_case("true"))
             || oldsrc.is_some()

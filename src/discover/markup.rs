@@ -5,14 +5,11 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use url::Url;
 
 use super::canon::{canonicalize, is_trap};
 use super::Link;
-
-pub(super) static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").unwrap());
-static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").unwrap());
 
 /// Class or id tokens (split at spaces, `-` and `_`) that mark page chrome.
 const CHROME_TOKENS: &[&str] = &[
@@ -63,9 +60,8 @@ pub(super) struct Anchor<'a> {
 
 /// The URL relative links resolve against: `<base href>` when the page has one.
 pub(super) fn base_url(doc: &Html, page: &Url) -> Url {
-    doc.select(&BASE)
-        .next()
-        .and_then(|b| b.value().attr("href"))
+    crate::html::elements(doc, &["base"])
+        .find_map(|b| b.value().attr("href"))
         .and_then(|h| page.join(h.trim()).ok())
         .unwrap_or_else(|| page.clone())
 }
@@ -82,7 +78,7 @@ pub(super) fn resolve(base: &Url, href: &str) -> Option<Url> {
 
 /// All anchors of a document that resolve to http(s) URLs, in document order.
 pub(super) fn anchors<'a>(doc: &'a Html, base: &Url) -> Vec<Anchor<'a>> {
-    doc.select(&ANCHOR)
+    crate::html::elements(doc, &["a"])
         .filter_map(|el| {
             let url = resolve(base, el.value().attr("href")?)?;
             Some(Anchor { text: link_text(el), chrome: in_chrome(el), url, el })
@@ -149,7 +145,7 @@ pub(super) fn fragment_links(fragment: &str, base: &Url, allow: impl Fn(&Url) ->
     let doc = Html::parse_fragment(fragment);
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for el in doc.select(&ANCHOR) {
+    for el in crate::html::elements(&doc, &["a"]) {
         let Some(url) = el.value().attr("href").and_then(|h| resolve(base, h)) else { continue };
         if allow(&url) && !is_trap(&url) {
             push_link(&mut out, &mut seen, url, link_text(el));
@@ -180,7 +176,7 @@ mod tests {
             r#"<a href="1" title="重庆市医疗保障局2022年政府信息公开工作年度报告">重庆市医疗保障局2022年...</a><a href="2" title="打开"> 年度
             报告 </a>"#,
         );
-        let texts: Vec<String> = doc.select(&ANCHOR).map(link_text).collect();
+        let texts: Vec<String> = crate::html::elements(&doc, &["a"]).map(link_text).collect();
         assert_eq!(texts, ["重庆市医疗保障局2022年政府信息公开工作年度报告", "年度 报告"]);
     }
 }

@@ -611,7 +611,32 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The host part of a URL string, used to group pending work.
 pub fn host_of(url: &str) -> String {
-    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+    match plain_host(url) {
+        Some(host) => host.to_owned(),
+        None => url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default(),
+    }
+}
+
+/// The host of a URL already in the form `url` writes it, read off the string: a commit asks for
+/// the host of each URL it holds, and parsing them was 7,000 instructions a time. Anything `url`
+/// might write differently (upper case, IDN, a numeric host that is not a dotted quad, a port out
+/// of range) gives `None` and is parsed.
+fn plain_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    let authority = &rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())];
+    let host = match authority.split_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok_and(|p| p.to_string() == port) => host,
+        Some(_) => return None,
+        None => authority,
+    };
+    let plain = host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !plain || host.is_empty() || host.contains("xn--") || host.starts_with('.') || host.contains("..") {
+        return None;
+    }
+    let numeric =
+        host.trim_end_matches('.').rsplit('.').next().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_digit()));
+    let dotted_quad = || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.to_string() == host);
+    (!numeric || dotted_quad()).then_some(host)
 }
 
 fn pending_key(host: &str, seq: u64) -> Vec<u8> {

@@ -543,3 +543,49 @@ fn a_group_lost_before_it_is_written_leaves_its_pages_pending() {
     assert_eq!(store.pending_len(), 3, "... nor the removal of its frontier entry");
     assert!(store.page("http://a.gov.cn/nb/t3.html").unwrap().is_some(), "committed pages are kept");
 }
+
+/// What `host_of` must always give: the host `url` parses out of the string.
+fn parsed_host(url: &str) -> String {
+    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+}
+
+#[test]
+fn host_of_reads_plain_urls_and_parses_the_rest() {
+    for url in [
+        "http://a.gov.cn/nb/t1.html",
+        "https://ylbzj.cq.gov.cn:8443/x?y=1#z",
+        "http://127.0.0.11:8080/nb/",
+        "http://A.Gov.CN/",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://[::1]:80/",
+        "http://user:pw@a.gov.cn/",
+        "http://a.gov.cn:99999/",
+        "http://a.gov.cn:080/",
+        "http://xn--fiqs8s.cn/",
+        "http://中国.cn/",
+        "http://a.gov.cn./",
+        "http://a..b/",
+        "http:///x",
+        "not a url",
+        "http://a.gov.cn\\x",
+    ] {
+        assert_eq!(host_of(url), parsed_host(url), "{url}");
+    }
+    assert!(plain_host("http://a.gov.cn/nb/t1.html").is_some() && plain_host("http://127.0.0.11:8080/").is_some());
+}
+
+proptest::proptest! {
+    #[test]
+    fn host_of_agrees_with_url(
+        host in "[a-zA-Z0-9.\\-]{0,12}|[0-9]{1,3}(\\.[0-9]{1,4}){0,4}|\\[[0-9a-f:]{2,8}\\]",
+        port in proptest::option::of("[0-9]{0,6}"),
+        rest in "[/?#\\\\a-z]{0,4}",
+        https in proptest::bool::ANY,
+    ) {
+        let scheme = if https { "https" } else { "http" };
+        let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+        let url = format!("{scheme}://{host}{port}{rest}");
+        proptest::prop_assert_eq!(host_of(&url), parsed_host(&url), "{}", url);
+    }
+}

@@ -140,12 +140,12 @@ impl Drop for Portals {
 /// The peak is the kernel's `VmHWM` for this process's memory. getrusage's `ru_maxrss` is not used
 /// for it: Linux carries that figure across `exec`, so under `cargo bench` it reported cargo's own
 /// peak (100–200 MB) whenever that was higher than the crawl's.
-fn usage() -> (f64, i64) {
+fn usage() -> (f64, f64, i64) {
     // SAFETY: getrusage writes into the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(ru.ru_utime) + secs(ru.ru_stime), peak_rss_kib())
+    (secs(ru.ru_utime) + secs(ru.ru_stime), secs(ru.ru_stime), peak_rss_kib())
 }
 
 /// `VmHWM` from /proc/self/status, in KiB; 0 where there is no such file.
@@ -158,8 +158,9 @@ fn peak_rss_kib() -> i64 {
         .unwrap_or(0)
 }
 
-/// One crawl of the portals: its summary, wall time, CPU seconds and the peak RSS (KiB) when it ended.
-fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, f64, i64) {
+/// One crawl of the portals: its summary, wall time, CPU seconds (user+sys, and sys alone) and
+/// the peak RSS (KiB) when it ended.
+fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, (f64, f64), i64) {
     let settings = config::parse_settings(
         Path::new("bench"),
         &format!(
@@ -177,14 +178,14 @@ fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl:
     let portals = config::parse_portals(Path::new("bench-seeds"), &seeds).expect("bench seeds");
     let store = Store::open(db).expect("store");
     let runtime = crawl::runtime().expect("runtime");
-    let (cpu0, _) = usage();
+    let (cpu0, sys0, _) = usage();
     let started = Instant::now();
     let summary = runtime
         .block_on(crawl::run(&settings, &store, &portals, Mode::Crawl, CancellationToken::new(), None))
         .expect("crawl");
     let wall = started.elapsed();
-    let (cpu1, rss_kib) = usage();
-    (summary, wall, cpu1 - cpu0, rss_kib)
+    let (cpu1, sys1, rss_kib) = usage();
+    (summary, wall, (cpu1 - cpu0, sys1 - sys0), rss_kib)
 }
 
 fn dir_size(path: &Path) -> u64 {
@@ -213,10 +214,10 @@ fn throughput(per_host: usize) {
     // Writing 5 to clear_refs resets VmHWM to the current RSS, so that the compaction's own peak
     // can be read, not only whether it passed the crawl's.
     let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let (cpu0, _) = usage();
+    let (cpu0, _, _) = usage();
     let started = Instant::now();
     let compaction = nianbao::store::compact_if_grown(&db).expect("compaction");
-    let (cpu1, rss_compaction) = usage();
+    let (cpu1, _, rss_compaction) = usage();
     let (compact_wall, compact_cpu) = (started.elapsed(), cpu1 - cpu0);
     let store = Store::open(&db).expect("store");
     let mut zstd_bodies = 0u64;
@@ -234,7 +235,12 @@ fn throughput(per_host: usize) {
     println!("crawl/throughput: {} hosts, {} reports, connections {connections}", HOSTS, summary.new_reports);
     println!("  pages fetched        {}", summary.pages_fetched);
     println!("  wall                 {:.2} s ({:.0} pages/s)", wall.as_secs_f64(), pages / wall.as_secs_f64());
-    println!("  CPU (user+sys)       {:.2} s ({:.3} ms per page)", cpu, cpu * 1000.0 / pages.max(1.0));
+    println!(
+        "  CPU (user+sys)       {:.2} s ({:.3} ms per page; sys {:.2} s)",
+        cpu.0,
+        cpu.0 * 1000.0 / pages.max(1.0),
+        cpu.1
+    );
     let compaction_peak = if hwm_reset { "its own peak" } else { "the process's peak with it" };
     println!(
         "  peak RSS             {:.1} MB (compaction: {compaction_peak} {:.1} MB)",
@@ -307,5 +313,5 @@ fn rate_bound(per_host: usize, rps: f64) {
         bound,
         (wall.as_secs_f64() / bound - 1.0) * 100.0
     );
-    println!("  CPU (user+sys)       {cpu:.2} s");
+    println!("  CPU (user+sys)       {:.2} s (sys {:.2} s)", cpu.0, cpu.1);
 }

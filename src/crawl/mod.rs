@@ -245,6 +245,9 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
     let mut hosts: Vec<String> = Vec::new();
     let mut hosts_read: Option<Instant> = None;
     let mut read_ahead: HashMap<String, VecDeque<(Vec<u8>, FrontierEntry)>> = HashMap::new();
+    // Hosts whose frontier held nothing but pages in flight when last read: a host's work comes
+    // from its own pages, so it is read again when one of them finishes or the host list is.
+    let mut drained: HashSet<String> = HashSet::new();
     loop {
         let mut hosts_fresh = false;
         if !ctx.cancel.is_cancelled() {
@@ -252,8 +255,12 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
                 hosts = ctx.store.pending_hosts()?;
                 hosts_read = Some(Instant::now());
                 hosts_fresh = true;
+                drained.clear();
             }
             for host in &hosts {
+                if drained.contains(host) {
+                    continue;
+                }
                 let in_host = per_host.get(host).copied().unwrap_or(0);
                 let room =
                     slots.saturating_sub(in_host).min(ctx.settings.crawl.max_concurrency.saturating_sub(tasks.len()));
@@ -266,7 +273,10 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
                     if ahead.is_empty() {
                         ahead.extend(ctx.store.next_pending(host, READ_AHEAD, &busy)?);
                     }
-                    let Some((key, entry)) = ahead.pop_front() else { break };
+                    let Some((key, entry)) = ahead.pop_front() else {
+                        drained.insert(host.clone());
+                        break;
+                    };
                     busy.insert(key.clone());
                     *per_host.entry(host.clone()).or_default() += 1;
                     let task_ctx = Arc::clone(ctx);
@@ -308,6 +318,7 @@ async fn schedule(ctx: &Arc<Ctx>, progress: Option<Progress>) -> Result<(), Craw
             if let Some(n) = per_host.get_mut(&host) {
                 *n = n.saturating_sub(1);
             }
+            drained.remove(&host);
         }
         if let Some(progress) = &progress {
             progress(&lock(&ctx.summary), ctx.store.pending_len());

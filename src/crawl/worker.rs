@@ -105,13 +105,21 @@ mod tests {
         let counter = std::sync::Arc::clone(&idled);
         let worker = PageWorker::start(move || _ = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)).unwrap();
         let idle = || idled.load(std::sync::atomic::Ordering::SeqCst);
+        // Waits for the hook to have run `n` times, then a while longer, so a busy machine that
+        // schedules the worker late does not fail the test.
+        let settled_at = |n: usize| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while idle() < n && std::time::Instant::now() < deadline {
+                std::thread::sleep(IDLE);
+            }
+            std::thread::sleep(IDLE * 10);
+            idle()
+        };
         std::thread::sleep(IDLE * 3);
         assert_eq!(idle(), 0, "not before any job");
         worker.run(|| ()).await.unwrap();
-        std::thread::sleep(IDLE * 10);
-        assert_eq!(idle(), 1, "once after the job, not again while nothing comes");
+        assert_eq!(settled_at(1), 1, "once after the job, not again while nothing comes");
         worker.run(|| ()).await.unwrap();
-        std::thread::sleep(IDLE * 10);
-        assert_eq!(idle(), 2);
+        assert_eq!(settled_at(2), 2);
     }
 }

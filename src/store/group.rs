@@ -102,13 +102,10 @@ impl Group {
         self.writes[slot as usize].range::<[u8], _>((from, to)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    /// Every write, tree by tree, for the transaction that applies the group.
-    pub fn writes(&self) -> impl Iterator<Item = (Slot, &IVec, Option<&IVec>)> {
-        const ORDER: [Slot; SLOTS] =
-            [Slot::Pages, Slot::Fetches, Slot::Blobs, Slot::Versions, Slot::Texts, Slot::Pending, Slot::Seen];
-        ORDER
-            .into_iter()
-            .flat_map(move |slot| self.writes[slot as usize].iter().map(move |(k, v)| (slot, k, v.as_ref())))
+    /// Every write, tree by tree (the tree as its [`Slot`]'s index), for the transaction that
+    /// applies the group.
+    pub fn writes(&self) -> impl Iterator<Item = (usize, &IVec, Option<&IVec>)> {
+        self.writes.iter().enumerate().flat_map(|(tree, writes)| writes.iter().map(move |(k, v)| (tree, k, v.as_ref())))
     }
 
     /// Forgets everything, once sled holds it.

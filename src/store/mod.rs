@@ -369,6 +369,7 @@ impl Store {
     /// Writes a group in one transaction; on failure it stays staged, and reads still see it.
     fn apply(&self, group: &mut Group) -> Result<(), StoreError> {
         if group.is_empty() {
+            // Commits that wrote nothing still started the group's clock.
             group.clear();
             return Ok(());
         }
@@ -377,7 +378,7 @@ impl Store {
             trees.transaction(|(pages, fetches, blobs, versions, texts, pending, seen)| {
                 let by_slot = [pages, fetches, blobs, versions, texts, pending, seen];
                 for (slot, key, value) in group.writes() {
-                    let tree = by_slot[slot as usize];
+                    let tree = by_slot[slot];
                     match value {
                         Some(value) => tree.insert(key.clone(), value.clone())?,
                         None => tree.remove(key.clone())?,

@@ -202,6 +202,21 @@ fn report_page_attachments() {
 }
 
 #[test]
+fn report_page_attachments_resolve_against_the_first_base_wherever_it_stands() {
+    let page = url("https://a.gov.cn/nb/2023/t1.html");
+    let s = scope("https://a.gov.cn/nb/");
+    let in_head = "<html><head><base href=\"/files/\"></head><body>\
+                   <div class=TRS_Editor><a href=\"nb.pdf\">年报.pdf</a></div></body></html>";
+    assert_eq!(urls(&read_report_page(in_head, &page, &s)), ["https://a.gov.cn/files/nb.pdf"]);
+    // A `<base>` after the link still decides it, as in a browser; a second one does not.
+    let after = "<html><body><div class=TRS_Editor><a href=\"nb.pdf\">年报.pdf</a></div>\
+                 <base href=\"https://a.gov.cn/up/\"><base href=\"/other/\"></body></html>";
+    assert_eq!(urls(&read_report_page(after, &page, &s)), ["https://a.gov.cn/up/nb.pdf"]);
+    let none = "<html><body><div class=TRS_Editor><a href=\"nb.pdf\">年报.pdf</a></div></body></html>";
+    assert_eq!(urls(&read_report_page(none, &page, &s)), ["https://a.gov.cn/nb/2023/nb.pdf"]);
+}
+
+#[test]
 fn attachment_helpers() {
     assert!(looks_like_attachment(&url("http://a.gov.cn/P020230131.pdf")));
     assert!(looks_like_attachment(&url("http://a.gov.cn/module/download/downfile.jsp?classid=0&filename=xxx.pdf")));

@@ -360,7 +360,8 @@ fn read_document(
         page.name = name;
     }
     let text_sha = sha256_hex(doc.text().as_bytes());
-    let latest = ctx.store.latest_text_sha256(&entry.url)?;
+    // A page without versions has none to compare with; scanning for them was 1% of the crawl's CPU.
+    let latest = if page.versions > 0 { ctx.store.latest_text_sha256(&entry.url)? } else { None };
     let is_html = is_text(page.media_type.as_deref())
         && !discover::is_attachment_response(f.content_type(), f.header("content-disposition"));
     if entry.kind == PageKind::Report && is_html {

@@ -10,7 +10,7 @@ use scraper::Html;
 use url::Url;
 
 use super::canon::is_trap;
-use super::markup::{base_url, collapse, in_chrome, link_text, push_link, resolve};
+use super::markup::{base_from, collapse, in_chrome, link_text, push_link, resolve};
 use super::{Link, Scope};
 
 /// File extensions of report attachments; the parser reads these formats.
@@ -51,7 +51,8 @@ static DOWNLOAD_SCRIPT: LazyLock<Regex> = LazyLock::new(|| {
 static VIEWER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^(?:viewer|pdfviewer|preview)\.s?html?$").unwrap());
 
 /// Elements that may point at an attachment: links (also by TRS's `oldsrc`) and embedded viewers.
-const CANDIDATES: &[&str] = &["a", "iframe", "embed", "object"];
+/// The elements that may link an attachment, and `base`, which decides what relative links mean.
+const WALKED: &[&str] = &["a", "iframe", "embed", "object", "base"];
 
 /// The `filename=` / `filename*=` of a Content-Disposition.
 static DISPOSITION_NAME: LazyLock<Regex> =
@@ -68,10 +69,20 @@ pub fn read_report_page(html: &str, url: &Url, scope: &Scope) -> Vec<Link> {
 /// [`read_report_page`] on a page already parsed (the cleaner's tree), so that the crawl parses
 /// each report page once.
 pub fn read_parsed_report_page(doc: &Html, url: &Url, scope: &Scope) -> Vec<Link> {
-    let base = base_url(doc, url);
+    // The `<base>` and the candidates in one walk of the tree (a walk per page was 0.7% of the
+    // crawl's CPU); the first `<base href>` in the document counts, wherever it stands.
+    let mut base_href = None;
+    let mut candidates = Vec::new();
+    for el in crate::html::elements(doc, WALKED) {
+        match el.value().name() {
+            "base" => base_href = base_href.or(el.value().attr("href")),
+            _ => candidates.push(el),
+        }
+    }
+    let base = base_from(base_href, url);
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for el in crate::html::elements(doc, CANDIDATES) {
+    for el in candidates {
         let v = el.value();
         let raw = match v.name() {
             "a" => v.attr("href"),

@@ -60,10 +60,12 @@ pub(super) struct Anchor<'a> {
 
 /// The URL relative links resolve against: `<base href>` when the page has one.
 pub(super) fn base_url(doc: &Html, page: &Url) -> Url {
-    crate::html::elements(doc, &["base"])
-        .find_map(|b| b.value().attr("href"))
-        .and_then(|h| page.join(h.trim()).ok())
-        .unwrap_or_else(|| page.clone())
+    base_from(crate::html::elements(doc, &["base"]).find_map(|b| b.value().attr("href")), page)
+}
+
+/// The URL relative links resolve against, given the page's first `<base href>` if any.
+pub(super) fn base_from(base_href: Option<&str>, page: &Url) -> Url {
+    base_href.and_then(|h| page.join(h.trim()).ok()).unwrap_or_else(|| page.clone())
 }
 
 /// Resolves an href to a canonical http(s) URL; `javascript:`, `mailto:` and bare fragments give none.

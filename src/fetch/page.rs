@@ -205,8 +205,9 @@ fn is_script_challenge(content_type: Option<&str>, body: &[u8]) -> bool {
     static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>|&[a-zA-Z#0-9]+;").expect("valid regex"));
     // Setting a cookie, or reloading the page itself; a script sending the reader to another
     // page (`location.href = "./zwgk/"`) is a JavaScript redirect, not a wall.
-    static CHALLENGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(concat!(
+    // On bytes, so that a real page is passed over without first being copied into a `String`.
+    static CHALLENGE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+        regex::bytes::Regex::new(concat!(
             r"document\.cookie\s*=|location\.reload\s*\(|\$_ts\b",
             r"|location(?:\.href)?\s*=\s*(?:window\.|document\.|self\.)?location\b",
             r"|location\.replace\s*\(\s*(?:window\.|document\.|self\.)?location\b",
@@ -217,15 +218,15 @@ fn is_script_challenge(content_type: Option<&str>, body: &[u8]) -> bool {
     if !htmlish || body.len() > CHALLENGE_MAX_BYTES {
         return false;
     }
-    let text = String::from_utf8_lossy(body);
     // A challenge inside a script is a challenge somewhere in the page, and the pattern finds no
     // match across a script's end tag: a page without one anywhere has no challenge script, and
     // this skips the slow script scan for (nearly) every real page.
-    if !CHALLENGE.is_match(&text) {
+    if !CHALLENGE.is_match(body) {
         return false;
     }
+    let text = String::from_utf8_lossy(body);
     let scripts: String = SCRIPT.find_iter(&text).map(|m| m.as_str()).collect();
-    if !CHALLENGE.is_match(&scripts) {
+    if !CHALLENGE.is_match(scripts.as_bytes()) {
         return false;
     }
     let without_scripts = SCRIPT.replace_all(&text, " ");

@@ -6,6 +6,7 @@
 //! NIANBAO_BENCH_REPORTS=5000 cargo bench --bench crawl
 //! NIANBAO_BENCH_DB=/tmp/bench.sled cargo bench --bench crawl   # keep the archive afterwards
 //! NIANBAO_BENCH_CONNECTION=close cargo bench --bench crawl      # a connection per request
+//! NIANBAO_BENCH_GROWTH_RUNS=8 cargo bench --bench crawl          # the growth scenario to 40,000
 //! ```
 //!
 //! The portals run in a child process (this binary re-executed with `serve`), so the CPU time read
@@ -16,6 +17,10 @@
 //!   compressed bodies it holds.
 //! - rate-bound: 8 hosts at 10 requests/s each, 60 reports per host: wall time against the bound
 //!   the rate limit sets (requests per host / rate).
+//! - growth: the cron case. The portals publish `NIANBAO_BENCH_REPORTS` new reports (newest first
+//!   in their lists) before each of `NIANBAO_BENCH_GROWTH_RUNS` runs (default 4), and each run is a
+//!   crawl and its closing compaction in a process of its own on the same archive, as cron starts
+//!   `nianbao crawl`: its CPU per page and peak RSS as the archive it opens grows.
 
 #[path = "../src/allocator.rs"]
 mod allocator;
@@ -42,10 +47,17 @@ const PER_PAGE: usize = 20;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("serve") {
-        let per_host = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100);
-        serve(per_host);
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("serve") => {
+            let per_host = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100);
+            serve(per_host);
+            return;
+        }
+        Some("run-once") if args.len() > 3 => {
+            run_once(Path::new(&args[2]), &args[3..]);
+            return;
+        }
+        _ => {}
     }
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need to run.
     if !args.iter().any(|a| a == "--bench") {
@@ -55,23 +67,35 @@ fn main() {
     let per_host = reports.div_ceil(HOSTS as usize);
     throughput(per_host);
     rate_bound(60, 10.0);
+    let runs = std::env::var("NIANBAO_BENCH_GROWTH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(4);
+    growth(per_host, runs);
 }
 
-/// The child: portals on 127.0.0.11.., one line per start URL on stdout, until stdin closes.
+/// The child: portals on 127.0.0.11.., one line per start URL on stdout; then, until stdin closes,
+/// each `publish N` line makes every portal list N reports, answered by a `published` line.
 fn serve(per_host: usize) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
+        let mut servers = Vec::new();
         for h in 0..HOSTS {
             let ip = Ipv4Addr::new(127, 0, 0, 11 + h);
             let server =
                 if keep_alive() { PortalServer::start_keep_alive(ip).await } else { PortalServer::start(ip).await };
             publish(&server, h, per_host);
             println!("{}", server.url("/nb/"));
+            servers.push(server);
         }
         std::io::stdout().flush().expect("stdout");
-        tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
+        tokio::task::spawn_blocking(move || {
+            for line in std::io::stdin().lines().map_while(Result::ok) {
+                if let Some(count) = line.strip_prefix("publish ").and_then(|n| n.parse().ok()) {
+                    for (h, server) in (0..).zip(&servers) {
+                        publish(server, h, count);
+                    }
+                    println!("published");
+                    std::io::stdout().flush().expect("stdout");
+                }
+            }
         })
         .await
         .expect("stdin");
@@ -84,12 +108,14 @@ fn keep_alive() -> bool {
     std::env::var("NIANBAO_BENCH_CONNECTION").map_or(true, |v| v != "close")
 }
 
-/// A TRS section of `count` reports whose pages are rendered on request.
+/// A TRS section of `count` reports whose pages are rendered on request, newest (the highest
+/// number) first, as portals list them: publishing more pushes the older ones down the list.
 fn publish(server: &PortalServer, host: u8, count: usize) {
     let path = |i: usize| format!("/nb/2023{:02}/t2023{:02}01_{i}.html", 1 + i % 12, 1 + i % 12);
     let pages = count.div_ceil(PER_PAGE).max(1);
     for k in 0..pages {
         let links: Vec<(String, String, String)> = (k * PER_PAGE..((k + 1) * PER_PAGE).min(count))
+            .map(|position| count - 1 - position)
             .map(|i| (format!(".{}", &path(i)[3..]), report(host, i).title(), "2024-01-20".to_owned()))
             .collect();
         let html = list_page_html("政府信息公开年报", &links, k, pages);
@@ -108,6 +134,7 @@ fn report(host: u8, i: usize) -> SimReport {
 /// The portals in a child process; dropped → the child ends.
 struct Portals {
     child: std::process::Child,
+    answers: std::io::Lines<BufReader<std::process::ChildStdout>>,
     starts: Vec<String>,
 }
 
@@ -121,10 +148,17 @@ impl Portals {
             .stdout(Stdio::piped())
             .spawn()
             .expect("portal process starts");
-        let stdout = child.stdout.take().expect("piped");
-        let starts: Vec<String> =
-            BufReader::new(stdout).lines().take(HOSTS as usize).map(|l| l.expect("url")).collect();
-        Portals { child, starts }
+        let mut answers = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let starts: Vec<String> = answers.by_ref().take(HOSTS as usize).map(|l| l.expect("url")).collect();
+        Portals { child, answers, starts }
+    }
+
+    /// Every portal lists `per_host` reports from now on.
+    fn publish(&mut self, per_host: usize) {
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        writeln!(stdin, "publish {per_host}").and_then(|()| stdin.flush()).expect("portal process listens");
+        let answer = self.answers.next().and_then(Result::ok);
+        assert_eq!(answer.as_deref(), Some("published"), "portal process answers");
     }
 }
 
@@ -160,7 +194,7 @@ fn peak_rss_kib() -> i64 {
 
 /// One crawl of the portals: its summary, wall time, CPU seconds (user+sys, and sys alone) and
 /// the peak RSS (KiB) when it ended.
-fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, (f64, f64), i64) {
+fn crawl(starts: &[String], rps: f64, burst: u32, db: &Path) -> (nianbao::crawl::Summary, Duration, (f64, f64), i64) {
     let settings = config::parse_settings(
         Path::new("bench"),
         &format!(
@@ -169,8 +203,7 @@ fn crawl(portals: &Portals, rps: f64, burst: u32, db: &Path) -> (nianbao::crawl:
         ),
     )
     .expect("bench settings");
-    let seeds: String = portals
-        .starts
+    let seeds: String = starts
         .iter()
         .enumerate()
         .map(|(i, start)| format!("[[portal]]\nname = \"p{i}\"\nstart = \"{start}\"\n"))
@@ -206,19 +239,11 @@ fn throughput(per_host: usize) {
     // NIANBAO_BENCH_DB keeps the archive for a look afterwards (it must not exist yet).
     let db = std::env::var_os("NIANBAO_BENCH_DB").map_or_else(|| tmp.path().join("bench.sled"), Into::into);
     // Peak RSS is read before the bodies are read back below, so that it is the crawl's alone.
-    let (summary, wall, cpu, rss_kib) = crawl(&portals, 10_000.0, 50, &db);
+    let (summary, wall, cpu, rss_kib) = crawl(&portals.starts, 10_000.0, 50, &db);
     let pages = summary.pages_fetched as f64;
     // The closing compaction, as `nianbao crawl` runs it: its own line, not in the crawl's figures.
     let crawled = dir_size(&db);
-    allocator::give_back_free_memory_at_once();
-    // Writing 5 to clear_refs resets VmHWM to the current RSS, so that the compaction's own peak
-    // can be read, not only whether it passed the crawl's.
-    let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let (cpu0, _, _) = usage();
-    let started = Instant::now();
-    let compaction = nianbao::store::compact_if_grown(&db).expect("compaction");
-    let (cpu1, _, rss_compaction) = usage();
-    let (compact_wall, compact_cpu) = (started.elapsed(), cpu1 - cpu0);
+    let closing = close_crawl(&db);
     let store = Store::open(&db).expect("store");
     let mut zstd_bodies = 0u64;
     let mut raw_bodies = 0u64;
@@ -241,18 +266,18 @@ fn throughput(per_host: usize) {
         cpu.0 * 1000.0 / pages.max(1.0),
         cpu.1
     );
-    let compaction_peak = if hwm_reset { "its own peak" } else { "the process's peak with it" };
+    let compaction_peak = if closing.own_peak { "its own peak" } else { "the process's peak with it" };
     println!(
         "  peak RSS             {:.1} MB (compaction: {compaction_peak} {:.1} MB)",
         rss_kib as f64 / 1024.0,
-        rss_compaction as f64 / 1024.0
+        closing.peak_kib as f64 / 1024.0
     );
     println!(
         "  db after the crawl   {:.1} MB; compaction {:.2} s wall, {:.2} s CPU, copy {}",
         crawled as f64 / 1e6,
-        compact_wall.as_secs_f64(),
-        compact_cpu,
-        match compaction {
+        closing.wall.as_secs_f64(),
+        closing.cpu,
+        match closing.compaction {
             Some(c) if c.swapped => "swapped in",
             Some(_) => "no smaller, thrown away",
             None => "not needed",
@@ -280,6 +305,81 @@ fn throughput(per_host: usize) {
     }
 }
 
+/// The end of a crawl as the binary runs it: freed memory given back, then the closing compaction.
+struct Closing {
+    compaction: Option<nianbao::store::Compaction>,
+    wall: Duration,
+    cpu: f64,
+    /// The compaction's own peak RSS in KiB, or the process's peak if VmHWM could not be reset.
+    peak_kib: i64,
+    own_peak: bool,
+}
+
+fn close_crawl(db: &Path) -> Closing {
+    allocator::give_back_free_memory_at_once();
+    // Writing 5 to clear_refs resets VmHWM to the current RSS, so that the compaction's own peak
+    // can be read, not only whether it passed the crawl's.
+    let own_peak = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let (cpu0, _, _) = usage();
+    let started = Instant::now();
+    let compaction = nianbao::store::compact_if_grown(db).expect("compaction");
+    let (cpu1, _, peak_kib) = usage();
+    Closing { compaction, wall: started.elapsed(), cpu: cpu1 - cpu0, peak_kib, own_peak }
+}
+
+/// The growth scenario's child: one crawl of the portals at `starts` into the archive at `db`, and
+/// its closing compaction, in a process of its own as cron runs `nianbao crawl`; its figures on one
+/// line for [`growth`]: new reports, pages, CPU seconds, peak RSS and the compaction's (KiB).
+fn run_once(db: &Path, starts: &[String]) {
+    let (summary, _, cpu, peak_kib) = crawl(starts, 10_000.0, 50, db);
+    let closing = close_crawl(db);
+    println!("{} {} {} {peak_kib} {}", summary.new_reports, summary.pages_fetched, cpu.0, closing.peak_kib);
+}
+
+/// `runs` crawls of the same archive, each in a new process, the portals publishing `per_host`
+/// more reports per host before each: whether a crawl's cost stays flat as the archive it opens
+/// grows (the frontier and the seen-set live in sled, so only sled's own index should grow).
+fn growth(per_host: usize, runs: usize) {
+    let mut portals = Portals::start(per_host);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let db = tmp.path().join("bench.sled");
+    let exe = std::env::current_exe().expect("own path");
+    println!(
+        "crawl/growth: {HOSTS} hosts, {} new reports before each run, each run a process of its own",
+        per_host * HOSTS as usize
+    );
+    println!(
+        "  {:>11} {:>6} {:>6} {:>13} {:>9} {:>15} {:>10}",
+        "held before", "new", "pages", "CPU per page", "peak RSS", "compaction peak", "db on disk"
+    );
+    let mut held = 0;
+    for run in 0..runs {
+        if run > 0 {
+            portals.publish((run + 1) * per_host);
+        }
+        let out = Command::new(&exe)
+            .arg("run-once")
+            .arg(&db)
+            .args(&portals.starts)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run starts");
+        let line = String::from_utf8_lossy(&out.stdout);
+        let figures: Vec<f64> = line.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        let &[new, pages, cpu, peak_kib, compaction_kib] = figures.as_slice() else {
+            panic!("run {run} failed ({}) and printed {line:?}", out.status)
+        };
+        println!(
+            "  {held:>11} {new:>6} {pages:>6} {:>10.3} ms {:>6.1} MB {:>12.1} MB {:>7.1} MB",
+            cpu * 1000.0 / pages.max(1.0),
+            peak_kib / 1024.0,
+            compaction_kib / 1024.0,
+            dir_size(&db) as f64 / 1e6
+        );
+        held += new as usize;
+    }
+}
+
 /// Bytes of keys and values per tree of a closed archive: what the db holds, apart from sled's own
 /// overhead. Read with sled directly, as only a benchmark needs this.
 fn live_bytes(db: &Path) -> Vec<(String, u64)> {
@@ -301,7 +401,7 @@ fn rate_bound(per_host: usize, rps: f64) {
     let portals = Portals::start(per_host);
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("bench.sled");
-    let (summary, wall, cpu, _) = crawl(&portals, rps, 1, &db);
+    let (summary, wall, cpu, _) = crawl(&portals.starts, rps, 1, &db);
     let requests_per_host = summary.pages_fetched as f64 / HOSTS as f64;
     // The first request of a host is free (a full bucket); every further one waits 1/rps.
     let bound = (requests_per_host - 1.0) / rps;

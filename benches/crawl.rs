@@ -111,7 +111,12 @@ fn keep_alive() -> bool {
 /// A TRS section of `count` reports whose pages are rendered on request, newest (the highest
 /// number) first, as portals list them: publishing more pushes the older ones down the list.
 fn publish(server: &PortalServer, host: u8, count: usize) {
-    let path = |i: usize| format!("/nb/2023{:02}/t2023{:02}01_{i}.html", 1 + i % 12, 1 + i % 12);
+    // As TRS names them (`202301/t20230131_11549147.html`): a month's folder, the day, and a
+    // document id that only grows, so that later reports sort after earlier ones, as on a portal.
+    let path = |i: usize| {
+        let (year, month, day) = (2015 + i / 1200, 1 + i / 100 % 12, 1 + i % 100 / 4);
+        format!("/nb/{year}{month:02}/t{year}{month:02}{day:02}_{}.html", 11_000_000 + i)
+    };
     let pages = count.div_ceil(PER_PAGE).max(1);
     for k in 0..pages {
         let links: Vec<(String, String, String)> = (k * PER_PAGE..((k + 1) * PER_PAGE).min(count))
@@ -123,8 +128,31 @@ fn publish(server: &PortalServer, host: u8, count: usize) {
         server.route(&name, Reply::html(&html));
     }
     for i in 0..count {
-        server.handle(&path(i), move |_| Reply::html(&report(host, i).page_html("2024-01-20", 1000 + i as u64, None)));
+        server.handle(&path(i), move |_| Reply::html(&report_page(host, i)));
     }
+}
+
+/// Report `i` of `host` as its page. With `NIANBAO_BENCH_PROSE_KB`, each report also says that
+/// much of its own (the synthetic reports otherwise differ only in their numbers, so a host's
+/// dictionary packs their bodies to ~500 bytes; real reports' prose packs to several KB).
+fn report_page(host: u8, i: usize) -> String {
+    let html = report(host, i).page_html("2024-01-20", 1000 + i as u64, None);
+    let kb: usize = std::env::var("NIANBAO_BENCH_PROSE_KB").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    if kb == 0 {
+        return html;
+    }
+    let mut state = (host as u64) << 32 | i as u64;
+    let prose: String = (0..kb * 1024 / 3)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from_u32(0x4e00 + (state >> 33) as u32 % 3000).unwrap_or('。')
+        })
+        .collect();
+    html.replacen(
+        "<p>五、存在的主要问题及改进情况</p>",
+        &format!("<p>{prose}</p><p>五、存在的主要问题及改进情况</p>"),
+        1,
+    )
 }
 
 fn report(host: u8, i: usize) -> SimReport {

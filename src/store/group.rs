@@ -27,9 +27,10 @@ pub(super) enum Slot {
     Texts,
     Pending,
     Seen,
+    Bodies,
 }
 
-const SLOTS: usize = 7;
+const SLOTS: usize = 8;
 
 /// Commits per group: large enough that the two seals per transaction are spread thin, small
 /// enough that a group of report pages holds a few MB at most.

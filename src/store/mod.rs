@@ -3,8 +3,13 @@
 //! Trees (keys → values):
 //! - `pages`: canonical URL → [`PageRecord`], the current state of every URL ever seen.
 //! - `fetches`: fetch id (big-endian u64) → [`FetchRecord`], every HTTP exchange, for the WARC.
-//! - `blobs`: hex SHA-256 → raw body, content-addressed so identical bodies are kept once. sled
-//!   itself moves large values into files of their own beside its log.
+//! - `blobs`: hex SHA-256 → where the raw body is kept ([`BODY_REF`] and a `bodies` key),
+//!   content-addressed so identical bodies are kept once. An archive written before `bodies`
+//!   existed holds the body itself here, and still reads.
+//! - `bodies`: id of the fetch that first brought it (big-endian u64) → raw body. Keyed by the
+//!   increasing fetch id, new bodies are appended at the end of the tree instead of landing in a
+//!   random node of it by their digest, which made sled read a node of old bodies into memory for
+//!   every new one. sled itself moves large values into files of their own beside its log.
 //! - `versions`: URL, NUL, version number (big-endian u32) → [`VersionRecord`] without its report,
 //!   which readers derive from the document (see [`VersionRecord::report`]).
 //! - `texts`: hex SHA-256 of a cleaned text → the URL holding it (finds aliases).
@@ -81,6 +86,7 @@ pub struct Store {
     pages: Tree,
     fetches: Tree,
     blobs: Tree,
+    bodies: Tree,
     versions: Tree,
     texts: Tree,
     pending: Tree,
@@ -120,6 +126,11 @@ const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// The meta key of the id base, big-endian u64 (see [`Store::next_id`]).
 const ID_BASE_KEY: &[u8] = b"id_base";
 
+/// First byte of a `blobs` value that says where the body is: the `bodies` key follows (8 bytes).
+/// A body kept in `blobs` itself, as older archives have them, is packed ([`pack`]): it starts
+/// with a dictionary tag or zstd's magic number, never with this.
+const BODY_REF: u8 = 0x02;
+
 impl Store {
     /// Opens (or creates) the archive at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -154,6 +165,7 @@ impl Store {
             pages: tree("pages")?,
             fetches: tree("fetches")?,
             blobs: tree("blobs")?,
+            bodies: tree("bodies")?,
             versions: tree("versions")?,
             texts: tree("texts")?,
             pending: tree("pending")?,
@@ -211,21 +223,27 @@ impl Store {
 
     /// A raw body by its hex SHA-256, decompressed.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(packed) = self.get(Slot::Blobs, sha256.as_bytes())? else { return Ok(None) };
-        let body = self.packer.unpack(&packed).map_err(|reason| StoreError::Corrupt {
-            what: "blob",
-            key: sha256.into(),
-            reason,
-        })?;
-        Ok(Some(body))
+        let Some(entry) = self.get(Slot::Blobs, sha256.as_bytes())? else { return Ok(None) };
+        let corrupt = |reason: String| StoreError::Corrupt { what: "blob", key: sha256.into(), reason };
+        let packed = self.packed_body(entry)?.ok_or_else(|| corrupt("its body is missing from `bodies`".into()))?;
+        self.packer.unpack(&packed).map(Some).map_err(corrupt)
+    }
+
+    /// The packed body a `blobs` entry points to (see [`BODY_REF`]), or holds itself.
+    fn packed_body(&self, entry: IVec) -> Result<Option<IVec>, StoreError> {
+        match body_ref(&entry) {
+            Some(key) => self.get(Slot::Bodies, &key),
+            None => Ok(Some(entry)),
+        }
     }
 
     /// Every blob's digest and whether its content still matches it (for `verify`).
     pub fn verify_blobs(&self) -> impl Iterator<Item = Result<(String, bool), StoreError>> + '_ {
         self.scan(Slot::Blobs, Bound::Unbounded, Bound::Unbounded).map(|item| {
-            let (key, packed) = item?;
+            let (key, entry) = item?;
             let key = String::from_utf8_lossy(&key).into_owned();
-            let ok = self.packer.unpack(&packed).is_ok_and(|body| sha256_hex(&body) == key);
+            let packed = self.packed_body(entry)?;
+            let ok = packed.is_some_and(|p| self.packer.unpack(&p).is_ok_and(|body| sha256_hex(&body) == key));
             Ok((key, ok))
         })
     }
@@ -314,10 +332,10 @@ impl Store {
             None => None,
         };
         let blob = match (&commit.fetch, &commit.body) {
-            (Some(FetchRecord { url, body_sha256: Some(sha), .. }), Some(body))
+            (Some(FetchRecord { id, url, body_sha256: Some(sha), .. }), Some(body))
                 if self.get(Slot::Blobs, sha.as_bytes())?.is_none() =>
             {
-                Some((sha, self.packer.pack(&host_of(url), body, Fallback::Zstd)?))
+                Some((sha, id.to_be_bytes(), self.packer.pack(&host_of(url), body, Fallback::Zstd)?))
             }
             _ => None,
         };
@@ -332,8 +350,9 @@ impl Store {
         if let Some((key, value)) = fetch {
             group.insert(Slot::Fetches, &key, value.into());
         }
-        if let Some((sha, value)) = blob {
-            group.insert(Slot::Blobs, sha.as_bytes(), value.into());
+        if let Some((sha, key, value)) = blob {
+            group.insert(Slot::Blobs, sha.as_bytes(), [&[BODY_REF][..], &key].concat().into());
+            group.insert(Slot::Bodies, &key, value.into());
         }
         for (key, value) in pages {
             group.insert(Slot::Pages, key, value.into());
@@ -373,10 +392,19 @@ impl Store {
             group.clear();
             return Ok(());
         }
-        let trees = (&self.pages, &self.fetches, &self.blobs, &self.versions, &self.texts, &self.pending, &self.seen);
+        let trees = (
+            &self.pages,
+            &self.fetches,
+            &self.blobs,
+            &self.versions,
+            &self.texts,
+            &self.pending,
+            &self.seen,
+            &self.bodies,
+        );
         let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(pages, fetches, blobs, versions, texts, pending, seen)| {
-                let by_slot = [pages, fetches, blobs, versions, texts, pending, seen];
+            trees.transaction(|(pages, fetches, blobs, versions, texts, pending, seen, bodies)| {
+                let by_slot = [pages, fetches, blobs, versions, texts, pending, seen, bodies];
                 for (slot, key, value) in group.writes() {
                     let tree = by_slot[slot];
                     match value {
@@ -411,6 +439,7 @@ impl Store {
             Slot::Texts => &self.texts,
             Slot::Pending => &self.pending,
             Slot::Seen => &self.seen,
+            Slot::Bodies => &self.bodies,
         }
     }
 
@@ -647,6 +676,14 @@ fn pending_key(host: &str, seq: u64) -> Vec<u8> {
     key.push(0);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// The `bodies` key in a `blobs` value that points there; `None` for a body kept in place.
+fn body_ref(entry: &[u8]) -> Option<[u8; 8]> {
+    match entry {
+        [BODY_REF, key @ ..] => key.try_into().ok(),
+        _ => None,
+    }
 }
 
 fn version_prefix(url: &str) -> Vec<u8> {

@@ -101,10 +101,46 @@ fn blobs_are_content_addressed_and_verified() {
         store.commit(commit).unwrap();
     }
     assert_eq!(store.blobs.len(), 1, "an identical body is kept once");
+    assert_eq!(store.bodies.len(), 1);
     assert_eq!(store.blob(&a).unwrap().unwrap(), body);
     assert!(store.verify_blobs().all(|r| r.unwrap().1));
     store.blobs.insert(a.as_bytes(), zstd::bulk::compress(b"tampered", 3).unwrap()).unwrap();
     assert!(!store.verify_blobs().next().unwrap().unwrap().1);
+}
+
+#[test]
+fn bodies_are_kept_by_the_fetch_that_brought_them_and_checked_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let bodies: Vec<Vec<u8>> = (0..3).map(|n| format!("<html>年报 {n}</html>").into_bytes()).collect();
+    for (id, body) in [9u64, 4, 17].into_iter().zip(&bodies) {
+        let commit = Commit {
+            fetch: Some(fetch(id, &format!("http://a.gov.cn/{id}.html"), body)),
+            body: Some(body.clone()),
+            ..Commit::default()
+        };
+        store.commit(commit).unwrap();
+    }
+    // Appended by fetch id, whatever their digests: the body of fetch 4 sorts first.
+    let keys: Vec<u64> =
+        store.bodies.iter().keys().map(|k| u64::from_be_bytes(k.unwrap().as_ref().try_into().unwrap())).collect();
+    assert_eq!(keys, [4, 9, 17]);
+    let entry = store.blobs.get(sha256_hex(&bodies[0]).as_bytes()).unwrap().unwrap();
+    assert_eq!(entry.as_ref(), [&[BODY_REF][..], &9u64.to_be_bytes()].concat(), "the digest points at fetch 9's body");
+    for body in &bodies {
+        assert_eq!(store.blob(&sha256_hex(body)).unwrap().unwrap(), *body);
+    }
+    assert!(store.verify_blobs().all(|r| r.unwrap().1));
+    // A body damaged where it lies, or gone, fails verification, and reading it names the digest.
+    let damaged = sha256_hex(&bodies[1]);
+    store.bodies.insert(4u64.to_be_bytes(), zstd::bulk::compress(b"tampered", 3).unwrap()).unwrap();
+    store.bodies.remove(17u64.to_be_bytes()).unwrap();
+    let failed: Vec<String> = store.verify_blobs().map(Result::unwrap).filter(|(_, ok)| !ok).map(|(k, _)| k).collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.contains(&damaged));
+    let missing = sha256_hex(&bodies[2]);
+    let err = store.blob(&missing).unwrap_err().to_string();
+    assert!(err.contains(&missing) && err.contains("missing"), "{err}");
 }
 
 #[test]
@@ -118,7 +154,8 @@ fn a_host_gets_a_dictionary_and_every_value_reads_back_after_reopen() {
         assert_eq!(store.packer.host_dict("b.gov.cn").unwrap(), None);
         // Later pages pack against it: far smaller than compressed on their own.
         let body = report_html(20).into_bytes();
-        let packed = store.blobs.get(sha256_hex(&body).as_bytes()).unwrap().unwrap();
+        let entry = store.blobs.get(sha256_hex(&body).as_bytes()).unwrap().unwrap();
+        let packed = store.bodies.get(body_ref(&entry).unwrap()).unwrap().unwrap();
         assert_eq!(packed[0], 0x01, "packed with a dictionary");
         let alone = zstd::bulk::compress(&body, 3).unwrap();
         assert!(packed.len() * 2 < alone.len(), "{} bytes with the dictionary, {} without", packed.len(), alone.len());
@@ -160,6 +197,7 @@ fn values_written_by_the_previous_format_still_read() {
     assert_eq!(store.page(url).unwrap().unwrap(), p);
     assert_eq!(store.fetch(7).unwrap().unwrap().url, url);
     assert_eq!(store.blob(&sha).unwrap().unwrap(), body);
+    assert!(store.verify_blobs().all(|r| r.unwrap().1), "a body kept in `blobs` itself verifies");
     let v = store.latest_version(url).unwrap().unwrap();
     assert_eq!(v.document.title.as_deref(), Some("关于印发工作方案的通知"));
     assert_eq!(v.report, None, "the stored report gives way to the current parser's reading: not a report");

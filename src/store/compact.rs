@@ -36,22 +36,55 @@ const COMPACTED_KEY: &[u8] = b"compacted";
 /// 26,000 records kept 37–39 MB resident with any cache from 64 KiB to 32 MiB (see [`CHUNK_ITEMS`]).
 const COPY_CACHE_BYTES: u64 = 2 * 1024 * 1024;
 
-/// Records copied between two reopenings of the archive (see [`copy_into`]). The copy is reopened
-/// after every [`COPY_REOPEN_CHUNKS`] of these, less often, because each opening leaves the rest of
-/// its last log segment unused: reopening it at every chunk made a 20,000-report copy 69–72 MB
-/// instead of 61–64 MB.
-/// Unit tests use chunks of 500, so that their archives cross both kinds of reopening.
+/// Records copied between two reopenings of the archive (see [`copy_into`]), or fewer once they
+/// hold [`CHUNK_BYTES`]. The copy is reopened after every [`COPY_REOPEN_CHUNKS`] of these, less
+/// often, because each opening leaves the rest of its last log segment unused: reopening it at
+/// every chunk made a 20,000-report copy 69–72 MB instead of 61–64 MB.
+/// Unit tests use small chunks, so that their archives cross both kinds of reopening.
 #[cfg(not(test))]
 const CHUNK_ITEMS: usize = 5000;
 #[cfg(test)]
 const CHUNK_ITEMS: usize = 500;
 
+/// Bytes of keys and values copied between two reopenings of the archive, whichever limit comes
+/// first. What sled keeps resident grows with the bytes it has read, not the records: with 8 KB of
+/// prose per report (bodies of several KB), chunks of 5,000 records took the compaction's peak RSS
+/// to 92–140 MB.
+#[cfg(not(test))]
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+#[cfg(test)]
+const CHUNK_BYTES: usize = 256 * 1024;
+
 /// See [`CHUNK_ITEMS`].
 const COPY_REOPEN_CHUNKS: usize = 4;
 
-/// Items per sled batch while copying: batches cut the log's per-insert overhead, and this many
-/// values (a few KB each) keep a batch's memory small.
+/// Items per sled batch while copying, or fewer once they hold [`BATCH_BYTES`]: batches cut the
+/// log's per-insert overhead, and the limits keep a batch's memory small.
 const BATCH_ITEMS: usize = 1000;
+
+/// See [`BATCH_ITEMS`].
+const BATCH_BYTES: usize = 1024 * 1024;
+
+/// What one chunk of the copy may still take before the archive is reopened.
+struct Room {
+    items: usize,
+    bytes: usize,
+}
+
+impl Room {
+    fn chunk() -> Room {
+        Room { items: CHUNK_ITEMS, bytes: CHUNK_BYTES }
+    }
+
+    fn is_spent(&self) -> bool {
+        self.items == 0 || self.bytes == 0
+    }
+
+    fn take(&mut self, bytes: usize) {
+        self.items = self.items.saturating_sub(1);
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+}
 
 /// What a compaction did: the archive's size on disk before, and the fresh copy's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,25 +186,22 @@ fn record(store: &Store, bytes: u64) -> Result<(), StoreError> {
 }
 
 /// Copies every tree of the archive at `db` into a new database at `dest`, flushed to disk;
-/// returns its size. The archive is closed and reopened after every [`CHUNK_ITEMS`] records, the
-/// copy after every [`COPY_REOPEN_CHUNKS`] chunks: the only way to make sled 0.34 let go of the pages it has read and written (see
-/// [`COPY_CACHE_BYTES`]): without it, copying a 20,000-report archive (103,000 records) peaked at
-/// 93 MB in the crawl benchmark, with it at 54 MB.
+/// returns its size. The archive is closed and reopened after every chunk of [`CHUNK_ITEMS`]
+/// records or [`CHUNK_BYTES`], the copy after every [`COPY_REOPEN_CHUNKS`] chunks: the only way to
+/// make sled 0.34 let go of the pages it has read and written (see [`COPY_CACHE_BYTES`]): without
+/// it, copying a 20,000-report archive (103,000 records) peaked at 93 MB in the crawl benchmark,
+/// with it at 54 MB.
 fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {
     let mut source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
     let mut copy = Store::open_released_with_cache(dest, COPY_CACHE_BYTES)?;
-    let (mut since_reopen, mut chunks) = (0, 0);
+    let (mut room, mut chunks) = (Room::chunk(), 0);
     for name in source.db.tree_names() {
         let mut after = None;
         loop {
-            let room = CHUNK_ITEMS - since_reopen;
-            let (copied, last) =
-                copy_range(&source.db.open_tree(&name)?, &copy.db.open_tree(&name)?, after.as_ref(), room)?;
-            since_reopen += copied;
-            if copied < room {
+            after = copy_range(&source.db.open_tree(&name)?, &copy.db.open_tree(&name)?, after, &mut room)?;
+            if !room.is_spent() {
                 break;
             }
-            after = last;
             chunks += 1;
             if chunks % COPY_REOPEN_CHUNKS == 0 {
                 copy.db.flush()?;
@@ -180,7 +210,7 @@ fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {
             }
             drop(source);
             source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
-            since_reopen = 0;
+            room = Room::chunk();
         }
     }
     // sled's id counter is not part of any tree: carry it over as a base that the copy's own
@@ -198,31 +228,35 @@ fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {
     Ok(bytes)
 }
 
-/// Copies up to `limit` records of `from`, those after the key `after` (all, without one), into
-/// `to`; returns how many it copied and the last one's key.
+/// Copies the records of `from` after the key `after` (all, without one) into `to` until they
+/// end or `room` is spent; returns the last key copied (`after` if none was).
 fn copy_range(
     from: &sled::Tree,
     to: &sled::Tree,
-    after: Option<&sled::IVec>,
-    limit: usize,
-) -> Result<(usize, Option<sled::IVec>), StoreError> {
-    let items = match after {
+    after: Option<sled::IVec>,
+    room: &mut Room,
+) -> Result<Option<sled::IVec>, StoreError> {
+    let mut items = match &after {
         Some(key) => from.range::<&[u8], _>((Bound::Excluded(key.as_ref()), Bound::Unbounded)),
         None => from.iter(),
     };
-    let mut batch = sled::Batch::default();
-    let (mut copied, mut last) = (0, None);
-    for item in items.take(limit) {
+    let (mut batch, mut batch_items, mut batch_bytes) = (sled::Batch::default(), 0, 0);
+    let mut last = after;
+    while !room.is_spent() {
+        let Some(item) = items.next() else { break };
         let (key, value) = item?;
+        let bytes = key.len() + value.len();
+        room.take(bytes);
         batch.insert(key.clone(), value);
         last = Some(key);
-        copied += 1;
-        if copied % BATCH_ITEMS == 0 {
+        (batch_items, batch_bytes) = (batch_items + 1, batch_bytes + bytes);
+        if batch_items >= BATCH_ITEMS || batch_bytes >= BATCH_BYTES {
             to.apply_batch(std::mem::take(&mut batch))?;
+            (batch_items, batch_bytes) = (0, 0);
         }
     }
     to.apply_batch(batch)?;
-    Ok((copied, last))
+    Ok(last)
 }
 
 fn remove_leftover(scratch: &Path) -> Result<(), StoreError> {

@@ -2,11 +2,12 @@
 //! 127.0.0.x, measured from outside the portals.
 //!
 //! ```sh
-//! cargo bench --bench crawl                       # both scenarios, default sizes
+//! cargo bench --bench crawl                       # all three scenarios, default sizes
 //! NIANBAO_BENCH_REPORTS=5000 cargo bench --bench crawl
 //! NIANBAO_BENCH_DB=/tmp/bench.sled cargo bench --bench crawl   # keep the archive afterwards
 //! NIANBAO_BENCH_CONNECTION=close cargo bench --bench crawl      # a connection per request
 //! NIANBAO_BENCH_GROWTH_RUNS=8 cargo bench --bench crawl          # the growth scenario to 40,000
+//! NIANBAO_BENCH_PROSE_KB=8 cargo bench --bench crawl             # reports with 8 KB of prose each
 //! ```
 //!
 //! The portals run in a child process (this binary re-executed with `serve`), so the CPU time read

@@ -104,7 +104,8 @@ pub struct Store {
 #[derive(Debug, Default)]
 pub struct Commit {
     pub fetch: Option<FetchRecord>,
-    /// The body of `fetch`, stored under its `body_sha256` unless the archive holds it already.
+    /// The body of `fetch`, kept in `bodies` under the fetch's id and found by its `body_sha256`,
+    /// unless the archive holds it already.
     pub body: Option<Vec<u8>>,
     pub pages: Vec<PageRecord>,
     pub version: Option<VersionRecord>,

@@ -216,7 +216,8 @@ pub fn parse_settings(path: &Path, text: &str) -> Result<Settings, ConfigError> 
         if let Some(v) = c.revisit_after_hours {
             let h = *v.get_ref();
             ctx.check(h.is_finite() && h >= 0.0, "crawl.revisit_after_hours", v.span(), "must be zero or more")?;
-            d.revisit_after = Duration::from_secs_f64(h * 3600.0);
+            // A huge number means "never"; `from_secs_f64` would panic past Duration's range.
+            d.revisit_after = Duration::try_from_secs_f64(h * 3600.0).unwrap_or(Duration::MAX);
         }
         if let Some(v) = c.max_barren_list_pages {
             d.max_barren_list_pages = ctx.int_in("crawl.max_barren_list_pages", &v, 1, 1000)? as u32;
@@ -383,6 +384,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.crawl.per_host_rps, 2.5);
         assert_eq!(s.crawl.revisit_after, Duration::ZERO);
+        // "Never", as a huge number: no panic past Duration's range.
+        let s = parse_settings(Path::new("c.toml"), "[crawl]\nrevisit_after_hours = 1e300\n").unwrap();
+        assert_eq!(s.crawl.revisit_after, Duration::MAX);
     }
 
     #[test]

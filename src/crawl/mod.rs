@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -184,12 +184,9 @@ fn begin_run(
 /// Held reports and attachments due for revalidation.
 fn stale_pages(settings: &Settings, store: &Store, portals: &[Portal]) -> Result<Vec<FrontierEntry>, StoreError> {
     let names: HashSet<&str> = portals.iter().map(|p| p.name.as_str()).collect();
-    let due = Utc::now() - chrono::Duration::from_std(settings.crawl.revisit_after).unwrap_or(chrono::TimeDelta::MAX);
     let mut out = Vec::new();
-    for page in store.pages() {
-        let page = page?;
-        let held = page.kind != PageKind::List && page.alias_of.is_none() && page.versions > 0;
-        if held && names.contains(page.portal.as_str()) && page.last_checked.is_none_or(|t| t <= due) {
+    for page in store.due_pages(revisit_cutoff(Utc::now(), settings.crawl.revisit_after))? {
+        if names.contains(page.portal.as_str()) {
             out.push(FrontierEntry {
                 url: page.url,
                 portal: page.portal,
@@ -202,6 +199,15 @@ fn stale_pages(settings: &Settings, store: &Store, portals: &[Portal]) -> Result
         }
     }
     Ok(out)
+}
+
+/// The check time at or before which a held page is due: `revisit_after` before `now`, or the
+/// beginning of time for a `revisit_after` longer than chrono's calendar (never revisit).
+fn revisit_cutoff(now: DateTime<Utc>, revisit_after: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(revisit_after)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 fn finish_run(store: &Store, mut run: RunRecord, summary: &Summary) -> Result<(), StoreError> {
@@ -349,4 +355,19 @@ async fn serve_readers(ctx: &Arc<Ctx>) {
 /// Locks a mutex, recovering the data if a panicking task poisoned it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revisit_cutoff_never_overflows() {
+        let now = Utc::now();
+        assert_eq!(revisit_cutoff(now, Duration::ZERO), now);
+        assert_eq!(revisit_cutoff(now, Duration::from_secs(3600)), now - chrono::TimeDelta::hours(1));
+        // "Never revisit", written as a huge number of hours: nothing is ever due.
+        assert_eq!(revisit_cutoff(now, Duration::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(revisit_cutoff(now, Duration::from_secs(u64::MAX / 4)), DateTime::<Utc>::MIN_UTC);
+    }
 }

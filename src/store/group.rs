@@ -28,9 +28,10 @@ pub(super) enum Slot {
     Pending,
     Seen,
     Bodies,
+    Due,
 }
 
-const SLOTS: usize = 8;
+const SLOTS: usize = 9;
 
 /// Commits per group: large enough that the two seals per transaction are spread thin, small
 /// enough that a group of report pages holds a few MB at most.

@@ -16,6 +16,8 @@
 //! - `pending`: host, NUL, sequence (big-endian u64) → [`FrontierEntry`], the run's work still to do,
 //!   grouped by host so that the scheduler can serve every host at its own rate.
 //! - `seen`: URL → nothing: every URL the current run has queued (the run's seen-set, on disk).
+//! - `due`: when a held page was last checked ([`due_key`]), URL → nothing: the pages a crawl
+//!   revalidates, found without reading every page record (see [`Store::due_pages`]).
 //! - `meta`: `run` → [`RunRecord`]; `id_base` and `compacted`, written by [`compact`];
 //!   `portals`: portal name → [`PortalRecord`].
 //! - `dicts`: the compression dictionaries (see [`pack`]).
@@ -41,6 +43,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::{Db, IVec, Tree};
@@ -91,6 +94,7 @@ pub struct Store {
     texts: Tree,
     pending: Tree,
     seen: Tree,
+    due: Tree,
     meta: Tree,
     portals: Tree,
     packer: Arc<Packer>,
@@ -126,6 +130,10 @@ const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The meta key of the id base, big-endian u64 (see [`Store::next_id`]).
 const ID_BASE_KEY: &[u8] = b"id_base";
+
+/// The meta key whose presence says that `due` indexes every held page. Archives written before
+/// `due` existed lack it, and [`Store::due_pages`] indexes them once.
+const DUE_INDEX_KEY: &[u8] = b"due_index";
 
 /// First byte of a `blobs` value that says where the body is: the `bodies` key follows (8 bytes).
 /// A body kept in `blobs` itself, as older archives have them, is packed ([`pack`]): it starts
@@ -171,6 +179,7 @@ impl Store {
             texts: tree("texts")?,
             pending: tree("pending")?,
             seen: tree("seen")?,
+            due: tree("due")?,
             meta,
             portals: tree("portals")?,
             packer: Arc::new(Packer::open(tree("dicts")?)?),
@@ -259,6 +268,52 @@ impl Store {
             let (key, value) = item?;
             self.decode_packed(&value, "page", &String::from_utf8_lossy(&key))
         })
+    }
+
+    /// The held pages (see [`PageRecord::is_held`]) last checked at or before `cutoff`, or never,
+    /// oldest first. Reads the `due` index, not every page record, so that a cron crawl's start
+    /// costs what is due rather than what the archive holds (reading every page record took 4 µs
+    /// a page and kept sled's nodes of the whole `pages` tree resident). An entry left under an
+    /// old check time is moved to the page's own time, or dropped with a page no longer held.
+    pub fn due_pages(&self, cutoff: DateTime<Utc>) -> Result<Vec<PageRecord>, StoreError> {
+        self.settle()?;
+        if self.meta.get(DUE_INDEX_KEY)?.is_none() {
+            self.index_due_pages()?;
+        }
+        let end = due_time(Some(cutoff)).saturating_add(1).to_be_bytes();
+        let mut due = Vec::new();
+        for item in self.due.range::<&[u8], _>(..&end[..]) {
+            let (key, _) = item?;
+            let url = String::from_utf8_lossy(key.get(8..).unwrap_or_default()).into_owned();
+            let page = self.page(&url)?.filter(PageRecord::is_held);
+            let own_key = page.as_ref().map(|p| due_key(p.last_checked, &p.url));
+            if own_key.as_deref() != Some(key.as_ref()) {
+                self.due.remove(&key)?;
+                if let Some(own_key) = own_key {
+                    self.due.insert(own_key, IVec::default())?;
+                }
+            }
+            if let Some(page) = page.filter(|p| p.last_checked.is_none_or(|t| t <= cutoff)) {
+                due.push(page);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Indexes every held page in `due`, once, for an archive written before `due` existed. The
+    /// marker goes in after the entries, and sled keeps a prefix of its log, so a crash between
+    /// only means indexing again.
+    fn index_due_pages(&self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for page in self.pages() {
+            let page = page?;
+            if page.is_held() {
+                batch.insert(due_key(page.last_checked, &page.url), IVec::default());
+            }
+        }
+        self.due.apply_batch(batch)?;
+        self.meta.insert(DUE_INDEX_KEY, IVec::default())?;
+        Ok(())
     }
 
     pub fn fetch(&self, id: u64) -> Result<Option<FetchRecord>, StoreError> {
@@ -358,6 +413,10 @@ impl Store {
         for (key, value) in pages {
             group.insert(Slot::Pages, key, value.into());
         }
+        // Its new check time; the entry under the old one is dropped when `due_pages` meets it.
+        for p in commit.pages.iter().filter(|p| p.is_held()) {
+            group.insert(Slot::Due, &due_key(p.last_checked, &p.url), IVec::default());
+        }
         if let Some((key, value, text_sha, url)) = version {
             group.insert(Slot::Versions, &key, value.into());
             if self.lookup(&group, Slot::Texts, text_sha.as_bytes())?.is_none() {
@@ -402,10 +461,11 @@ impl Store {
             &self.pending,
             &self.seen,
             &self.bodies,
+            &self.due,
         );
         let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(pages, fetches, blobs, versions, texts, pending, seen, bodies)| {
-                let by_slot = [pages, fetches, blobs, versions, texts, pending, seen, bodies];
+            trees.transaction(|(pages, fetches, blobs, versions, texts, pending, seen, bodies, due)| {
+                let by_slot = [pages, fetches, blobs, versions, texts, pending, seen, bodies, due];
                 for (slot, key, value) in group.writes() {
                     let tree = by_slot[slot];
                     match value {
@@ -441,6 +501,7 @@ impl Store {
             Slot::Pending => &self.pending,
             Slot::Seen => &self.seen,
             Slot::Bodies => &self.bodies,
+            Slot::Due => &self.due,
         }
     }
 
@@ -677,6 +738,19 @@ fn pending_key(host: &str, seq: u64) -> Vec<u8> {
     key.push(0);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// A `due` key: when the page was last checked ([`due_time`]), then its URL.
+fn due_key(last_checked: Option<DateTime<Utc>>, url: &str) -> Vec<u8> {
+    let mut key = due_time(last_checked).to_be_bytes().to_vec();
+    key.extend_from_slice(url.as_bytes());
+    key
+}
+
+/// A check time as a number whose big-endian bytes sort as the times do: microseconds since
+/// 1970 with the sign bit flipped; 0, before every time, for a page never checked.
+fn due_time(at: Option<DateTime<Utc>>) -> u64 {
+    at.map_or(0, |t| (t.timestamp_micros() as u64) ^ (1 << 63))
 }
 
 /// The `bodies` key in a `blobs` value that points there; `None` for a body kept in place.

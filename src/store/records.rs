@@ -119,6 +119,12 @@ pub struct PageRecord {
 }
 
 impl PageRecord {
+    /// Whether this is a report or attachment the archive holds a version of itself (not a list
+    /// page, not an alias of another URL): what a crawl revalidates once it is `revisit_after` old.
+    pub fn is_held(&self) -> bool {
+        self.kind != PageKind::List && self.alias_of.is_none() && self.versions > 0
+    }
+
     /// A URL seen for the first time now: nothing fetched, nothing held yet.
     pub fn new(url: &str, portal: &str, kind: PageKind) -> PageRecord {
         PageRecord {

@@ -627,3 +627,76 @@ proptest::proptest! {
         proptest::prop_assert_eq!(host_of(&url), parsed_host(&url), "{}", url);
     }
 }
+
+/// A page record as the crawl keeps it after checking the page at `checked` (seconds).
+fn checked_page(url: &str, kind: PageKind, versions: u32, checked: Option<i64>) -> PageRecord {
+    let mut p = PageRecord::new(url, "p", kind);
+    p.versions = versions;
+    p.last_checked = checked.map(|s| chrono::DateTime::from_timestamp(s, 0).unwrap());
+    p
+}
+
+fn at(seconds: i64) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp(seconds, 0).unwrap()
+}
+
+fn urls(pages: &[PageRecord]) -> Vec<&str> {
+    pages.iter().map(|p| p.url.as_str()).collect()
+}
+
+#[test]
+fn due_pages_are_the_held_pages_checked_by_the_cutoff_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let (a, b, c) = ("http://a.gov.cn/nb/a.html", "http://a.gov.cn/nb/b.html", "http://a.gov.cn/nb/c.pdf");
+    let mut alias = checked_page("http://a.gov.cn/nb/a2.html", PageKind::Report, 1, Some(100));
+    alias.alias_of = Some(a.into());
+    let pages = vec![
+        checked_page(b, PageKind::Report, 1, Some(300)),
+        checked_page(a, PageKind::Report, 2, Some(200)),
+        checked_page(c, PageKind::Attachment, 1, Some(250)),
+        // Not held: a list page, an alias, a report that never yielded a version.
+        checked_page("http://a.gov.cn/nb/", PageKind::List, 0, Some(100)),
+        alias,
+        checked_page("http://a.gov.cn/nb/x.html", PageKind::Report, 0, Some(100)),
+    ];
+    store.commit(Commit { pages, ..Commit::default() }).unwrap();
+    assert_eq!(urls(&store.due_pages(at(199)).unwrap()), Vec::<&str>::new());
+    assert_eq!(urls(&store.due_pages(at(250)).unwrap()), [a, c]);
+    assert_eq!(urls(&store.due_pages(at(1000)).unwrap()), [a, c, b]);
+    // `a` is checked again: only its new time counts, and its old entry goes when met.
+    store.commit(Commit { pages: vec![checked_page(a, PageKind::Report, 2, Some(500))], ..Commit::default() }).unwrap();
+    assert_eq!(store.due.len(), 4);
+    assert_eq!(urls(&store.due_pages(at(400)).unwrap()), [c, b]);
+    assert_eq!(store.due.len(), 3, "the entry under 200 was dropped");
+    assert_eq!(urls(&store.due_pages(at(500)).unwrap()), [c, b, a]);
+    // A report held from now on is indexed as it is committed (the index exists by now).
+    let d = "http://a.gov.cn/nb/d.html";
+    store.commit(Commit { pages: vec![checked_page(d, PageKind::Report, 1, Some(150))], ..Commit::default() }).unwrap();
+    assert_eq!(urls(&store.due_pages(at(500)).unwrap()), [d, c, b, a]);
+}
+
+#[test]
+fn an_archive_from_before_the_due_index_is_indexed_once_and_entries_follow_their_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (a, b) = ("http://a.gov.cn/nb/a.html", "http://a.gov.cn/nb/b.html");
+    {
+        let store = Store::open(&path).unwrap();
+        // Written as an older nianbao did: page records only, one of them never checked.
+        for p in [checked_page(a, PageKind::Report, 1, Some(200)), checked_page(b, PageKind::Report, 1, None)] {
+            store.pages.insert(p.url.as_bytes(), encode_json(&p)).unwrap();
+        }
+    }
+    let store = reopen(&path);
+    assert_eq!(urls(&store.due_pages(at(100)).unwrap()), [b], "never checked: always due");
+    assert!(store.meta.get(DUE_INDEX_KEY).unwrap().is_some());
+    assert_eq!(store.due.len(), 2);
+    // A page changed behind the index's back (an older nianbao again) is found under its old
+    // entry and moved to its own time.
+    let moved = checked_page(a, PageKind::Report, 1, Some(300));
+    store.pages.insert(a.as_bytes(), encode_json(&moved)).unwrap();
+    assert_eq!(urls(&store.due_pages(at(250)).unwrap()), [b]);
+    assert_eq!(urls(&store.due_pages(at(300)).unwrap()), [b, a]);
+    assert_eq!(store.due.len(), 2);
+}

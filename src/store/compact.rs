@@ -195,7 +195,7 @@ fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {
     let mut source = Store::open_released_with_cache(db, COPY_CACHE_BYTES)?;
     let mut copy = Store::open_released_with_cache(dest, COPY_CACHE_BYTES)?;
     let (mut room, mut chunks) = (Room::chunk(), 0);
-    for name in source.db.tree_names() {
+    for name in copy_order(&source.db)? {
         let mut after = None;
         loop {
             after = copy_range(&source.db.open_tree(&name)?, &copy.db.open_tree(&name)?, after, &mut room)?;
@@ -226,6 +226,26 @@ fn copy_into(db: &Path, dest: &Path) -> Result<u64, StoreError> {
     drop(copy);
     sync_tree(dest).map_err(|e| io_error(dest, e))?;
     Ok(bytes)
+}
+
+/// The archive's trees, the largest first (by what each holds: documents, bodies, then the
+/// records), the rest after them in sled's order. A copy's size depends on the order: sled's
+/// cleaner frees the log segments that the big trees' copies leave half dead while the later,
+/// smaller trees are written, and they fill the segments it freed. With the largest last, the
+/// garbage of its copy stays in the file: a 5,000-report archive copied in sled's order came out
+/// at 22.0–23.6 MB, largest first at 16.3–17.8 MB (8.9 MB of keys and values).
+pub(super) fn copy_order(db: &sled::Db) -> Result<Vec<sled::IVec>, StoreError> {
+    // An archive from before `bodies` keeps its bodies in `blobs`.
+    let largest_first: &[&str] = if db.open_tree("bodies")?.is_empty() {
+        &["versions", "blobs", "pages", "fetches", "texts", "due"]
+    } else {
+        &["versions", "bodies", "pages", "fetches", "texts", "blobs", "due"]
+    };
+    let mut names = db.tree_names();
+    names.sort_by_key(|name| {
+        largest_first.iter().position(|t| t.as_bytes() == name.as_ref()).unwrap_or(largest_first.len())
+    });
+    Ok(names)
 }
 
 /// Copies the records of `from` after the key `after` (all, without one) into `to` until they

@@ -304,11 +304,19 @@ impl Store {
     /// marker goes in after the entries, and sled keeps a prefix of its log, so a crash between
     /// only means indexing again.
     fn index_due_pages(&self) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        // In batches, so that a large archive's index is not first built whole in memory (tests
+        // cross a batch's end with a few pages).
+        const BATCH: usize = if cfg!(test) { 2 } else { 10_000 };
+        let (mut batch, mut in_batch) = (sled::Batch::default(), 0);
         for page in self.pages() {
             let page = page?;
             if page.is_held() {
                 batch.insert(due_key(page.last_checked, &page.url), IVec::default());
+                in_batch += 1;
+                if in_batch == BATCH {
+                    self.due.apply_batch(std::mem::take(&mut batch))?;
+                    in_batch = 0;
+                }
             }
         }
         self.due.apply_batch(batch)?;

@@ -680,25 +680,29 @@ fn due_pages_are_the_held_pages_checked_by_the_cutoff_oldest_first() {
 fn an_archive_from_before_the_due_index_is_indexed_once_and_entries_follow_their_pages() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    let (a, b) = ("http://a.gov.cn/nb/a.html", "http://a.gov.cn/nb/b.html");
+    let (a, b, c) = ("http://a.gov.cn/nb/a.html", "http://a.gov.cn/nb/b.html", "http://a.gov.cn/nb/c.html");
     {
         let store = Store::open(&path).unwrap();
         // Written as an older nianbao did: page records only, one of them never checked.
-        for p in [checked_page(a, PageKind::Report, 1, Some(200)), checked_page(b, PageKind::Report, 1, None)] {
+        for p in [
+            checked_page(a, PageKind::Report, 1, Some(200)),
+            checked_page(b, PageKind::Report, 1, None),
+            checked_page(c, PageKind::Attachment, 1, Some(50)),
+        ] {
             store.pages.insert(p.url.as_bytes(), encode_json(&p)).unwrap();
         }
     }
     let store = reopen(&path);
-    assert_eq!(urls(&store.due_pages(at(100)).unwrap()), [b], "never checked: always due");
+    assert_eq!(urls(&store.due_pages(at(100)).unwrap()), [b, c], "never checked: always due, first");
     assert!(store.meta.get(DUE_INDEX_KEY).unwrap().is_some());
-    assert_eq!(store.due.len(), 2);
+    assert_eq!(store.due.len(), 3);
     // A page changed behind the index's back (an older nianbao again) is found under its old
     // entry and moved to its own time.
     let moved = checked_page(a, PageKind::Report, 1, Some(300));
     store.pages.insert(a.as_bytes(), encode_json(&moved)).unwrap();
-    assert_eq!(urls(&store.due_pages(at(250)).unwrap()), [b]);
-    assert_eq!(urls(&store.due_pages(at(300)).unwrap()), [b, a]);
-    assert_eq!(store.due.len(), 2);
+    assert_eq!(urls(&store.due_pages(at(250)).unwrap()), [b, c]);
+    assert_eq!(urls(&store.due_pages(at(300)).unwrap()), [b, c, a]);
+    assert_eq!(store.due.len(), 3);
 }
 
 #[test]

@@ -10,6 +10,8 @@
 //!
 //! A packed value is one of:
 //! - [`DICT_TAG`], the dictionary's id (big-endian u32), a zstd frame compressed with it;
+//! - [`BODY_TAG`], the SHA-256 of a stored body (32 bytes), a zstd frame compressed with that body
+//!   as its dictionary: a version's document against its page's body ([`Packer::pack_against`]);
 //! - a plain zstd frame (bodies and versions written before the host had a dictionary, or by an
 //!   older nianbao);
 //! - anything else is stored as it is: a JSON record (`{…`) written without a dictionary.
@@ -29,6 +31,14 @@ use super::StoreError;
 
 /// First byte of a value compressed with a dictionary; neither JSON (`{`) nor zstd (0x28) starts so.
 const DICT_TAG: u8 = 0x01;
+
+/// First byte of a value compressed against a body (see the module documentation).
+const BODY_TAG: u8 = 0x03;
+
+/// Bodies larger than this are not made a dictionary: a large body is an attachment's, whose
+/// bytes (compressed PDF streams, zipped XML) do not hold its text, and loading it would cost
+/// more than it saves.
+pub(super) const BODY_DICT_MAX: usize = 1024 * 1024;
 
 /// zstd frames start with this magic number, little-endian.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -170,9 +180,59 @@ impl Packer {
         packed
     }
 
+    /// Packs `bytes` with `body`, whose SHA-256 is `body_sha256`, as its dictionary. A version's
+    /// document repeats the text its page's body holds, so packed against the body it takes a
+    /// sixth of its size packed with the host's dictionary (with 8 KB of prose per report:
+    /// 1.1 KB against 6.2 KB). Reading it back needs the body ([`Packer::unpack_against`]).
+    pub(super) fn pack_against(
+        &self,
+        body: &[u8],
+        body_sha256: &[u8; 32],
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::with_capacity(33 + zstd::zstd_safe::compress_bound(bytes.len()));
+        out.push(BODY_TAG);
+        out.extend_from_slice(body_sha256);
+        // The body as a prefix (raw content, referenced for this one frame, not copied): 60 µs a
+        // document where loading it as a dictionary took 95 µs.
+        // zstd writes at the cursor's position, after the header.
+        let mut cursor = std::io::Cursor::new(out);
+        cursor.set_position(33);
+        let mut ctx = zstd::zstd_safe::CCtx::create();
+        ctx.set_parameter(zstd::zstd_safe::CParameter::CompressionLevel(ZSTD_LEVEL))
+            .and_then(|_| ctx.ref_prefix(body))
+            .and_then(|_| ctx.compress2(&mut cursor, bytes))
+            .map_err(|code| io(std::io::Error::other(zstd::zstd_safe::get_error_name(code))))?;
+        Ok(cursor.into_inner())
+    }
+
+    /// The SHA-256 of the body a value was packed against, if it was.
+    pub(super) fn packed_against(packed: &[u8]) -> Option<[u8; 32]> {
+        match packed {
+            [BODY_TAG, rest @ ..] => rest.get(..32)?.try_into().ok(),
+            _ => None,
+        }
+    }
+
+    /// The bytes of a value packed against `body` ([`Packer::pack_against`]).
+    pub(super) fn unpack_against(&self, packed: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
+        let frame = packed.get(33..).ok_or("truncated body digest")?;
+        let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+            Ok(Some(size)) if size <= ONE_SHOT_MAX => size as usize,
+            _ => return Err("not a zstd frame of a plausible size".into()),
+        };
+        let mut out = Vec::with_capacity(size);
+        let mut ctx = zstd::zstd_safe::DCtx::create();
+        ctx.ref_prefix(body)
+            .and_then(|_| ctx.decompress(&mut out, frame))
+            .map_err(|code| zstd::zstd_safe::get_error_name(code).to_owned())?;
+        Ok(out)
+    }
+
     /// The bytes a packed value holds. Errors say what is wrong; the caller names the record.
     pub(super) fn unpack(&self, packed: &[u8]) -> Result<Vec<u8>, String> {
         match packed {
+            [BODY_TAG, ..] => Err("packed against its page's body, which is needed to read it".into()),
             [DICT_TAG, rest @ ..] => {
                 let (id, frame) = rest.split_at_checked(4).ok_or("truncated dictionary id")?;
                 let id = u32::from_be_bytes(id.try_into().map_err(|_| "truncated dictionary id")?);

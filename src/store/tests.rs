@@ -464,16 +464,21 @@ proptest::proptest! {
     /// Whatever bytes a damaged archive holds, reading them gives a value or an error, never a panic
     /// (nor an allocation of the size a damaged zstd header claims).
     #[test]
-    fn damaged_values_never_panic(tag in 0usize..3, rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+    fn damaged_values_never_panic(tag in 0usize..4, rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
-        commit_report(&store, 1);
-        let head: &[u8] = [&[0x01u8, 0, 0, 0, 1][..], &[0x28, 0xb5, 0x2f, 0xfd][..], &[][..]][tag];
+        let url = commit_report(&store, 1);
+        // The last head: packed against the body report 1 holds, then anything.
+        let body_sha = data_encoding::HEXLOWER.decode(sha256_hex(report_html(1).as_bytes()).as_bytes()).unwrap();
+        let against = [&[0x03u8][..], &body_sha].concat();
+        let head: &[u8] = [&[0x01u8, 0, 0, 0, 1][..], &[0x28, 0xb5, 0x2f, 0xfd][..], &[][..], &against[..]][tag];
         let value = [head, &rest].concat();
         store.pages.insert(b"http://a.gov.cn/x", value.as_slice()).unwrap();
         store.blobs.insert(b"x", value.as_slice()).unwrap();
+        store.versions.insert(version_key(&url, 2), value.as_slice()).unwrap();
         let _ = store.page("http://a.gov.cn/x");
         let _ = store.blob("x");
+        let _ = store.latest_version(&url);
     }
 }
 
@@ -724,4 +729,71 @@ fn compaction_copies_the_largest_trees_first() {
         store.db.tree_names().iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
     sleds.sort();
     assert_eq!(all, sleds, "every tree is copied, once");
+}
+
+/// Report `n` with prose of its own (pseudo-random characters, as little alike as real reports'
+/// text is), which its body and its document both hold.
+fn prose_commit(n: u64) -> (String, Commit) {
+    let (url, mut commit) = report_commit(n);
+    let mut state = n;
+    let prose: String = (0..3000)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from_u32(0x4e00 + (state >> 33) as u32 % 3000).unwrap()
+        })
+        .collect();
+    let body = format!("<html><body><p>{prose}</p></body></html>").into_bytes();
+    let sha = sha256_hex(&body);
+    commit.fetch = Some(fetch(n, &url, &body));
+    commit.pages[0].body_sha256 = Some(sha.clone());
+    let version = commit.version.as_mut().unwrap();
+    version.document.blocks = vec![Block::Paragraph(prose)];
+    version.text_sha256 = sha256_hex(version.document.text().as_bytes());
+    version.body_sha256 = sha;
+    commit.body = Some(body);
+    (url, commit)
+}
+
+#[test]
+fn a_version_with_prose_is_packed_against_its_body_and_read_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (url, commit) = prose_commit(2);
+    let (body_sha, prose) = (
+        commit.version.as_ref().unwrap().body_sha256.clone(),
+        commit.version.as_ref().unwrap().document.blocks.clone(),
+    );
+    {
+        let store = Store::open(&path).unwrap();
+        commit_report(&store, 1);
+        store.commit(commit).unwrap();
+    }
+    let store = reopen(&path);
+    let packed = store.versions.get(version_key(&url, 1)).unwrap().unwrap();
+    assert_eq!(packed[0], 0x03, "packed against the page's body");
+    assert_eq!(data_encoding::HEXLOWER.encode(&packed[1..33]), body_sha);
+    assert!(packed.len() < 3000, "{} bytes for 9,000 bytes of prose", packed.len());
+    let v = store.latest_version(&url).unwrap().unwrap();
+    assert_eq!(v.document.blocks, prose);
+    // A report of tables and labels keeps its host's dictionary, which packs it smaller.
+    let plain = store.versions.get(version_key("http://a.gov.cn/nb/t1.html", 1)).unwrap().unwrap();
+    assert_eq!(plain[0], 0x01);
+    // Without its body the version cannot be read, and the error says which and why.
+    store.bodies.clear().unwrap();
+    let err = store.latest_version(&url).unwrap_err().to_string();
+    assert!(err.contains(&url) && err.contains(&body_sha) && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn an_attachment_s_version_is_packed_with_its_host_s_dictionary() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    commit_report(&store, 1);
+    let (url, mut commit) = prose_commit(2);
+    // A PDF's bytes do not hold its text: the body is no dictionary for the document.
+    commit.pages[0].media_type = Some("application/pdf".into());
+    store.commit(commit).unwrap();
+    let packed = store.versions.get(version_key(&url, 1)).unwrap().unwrap();
+    assert_eq!(packed[0], 0x01, "packed with the host's dictionary");
+    assert_eq!(store.latest_version(&url).unwrap().unwrap().document.blocks.len(), 1);
 }

@@ -400,7 +400,7 @@ impl Store {
                 // the body may do better: the smaller is kept.
                 if packed.len() * AGAINST_BODY_RATIO > stored.len() {
                     if let Some((body, sha)) = version_body(&commit, v) {
-                        let against = self.packer.pack_against(body, &sha, &stored)?;
+                        let against = Packer::pack_against(body, &sha, &stored)?;
                         if against.len() < packed.len() {
                             packed = against;
                         }
@@ -680,7 +680,7 @@ impl Store {
                     .blob(&sha)
                     .map_err(|e| corrupt(format!("its page's body: {e}")))?
                     .ok_or_else(|| corrupt(format!("its page's body {sha} is missing")))?;
-                decode(&self.packer.unpack_against(packed, &body).map_err(corrupt)?, "version", url)?
+                decode(&Packer::unpack_against(packed, &body).map_err(corrupt)?, "version", url)?
             }
             None => self.decode_packed(packed, "version", url)?,
         };

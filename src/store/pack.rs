@@ -184,18 +184,13 @@ impl Packer {
     /// document repeats the text its page's body holds, so packed against the body it takes a
     /// sixth of its size packed with the host's dictionary (with 8 KB of prose per report:
     /// 1.1 KB against 6.2 KB). Reading it back needs the body ([`Packer::unpack_against`]).
-    pub(super) fn pack_against(
-        &self,
-        body: &[u8],
-        body_sha256: &[u8; 32],
-        bytes: &[u8],
-    ) -> Result<Vec<u8>, StoreError> {
+    pub(super) fn pack_against(body: &[u8], body_sha256: &[u8; 32], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
         let mut out = Vec::with_capacity(33 + zstd::zstd_safe::compress_bound(bytes.len()));
         out.push(BODY_TAG);
         out.extend_from_slice(body_sha256);
         // The body as a prefix (raw content, referenced for this one frame, not copied): 60 µs a
-        // document where loading it as a dictionary took 95 µs.
-        // zstd writes at the cursor's position, after the header.
+        // document where loading it as a dictionary took 95 µs. zstd writes at the cursor's
+        // position, after the header.
         let mut cursor = std::io::Cursor::new(out);
         cursor.set_position(33);
         let mut ctx = zstd::zstd_safe::CCtx::create();
@@ -215,7 +210,7 @@ impl Packer {
     }
 
     /// The bytes of a value packed against `body` ([`Packer::pack_against`]).
-    pub(super) fn unpack_against(&self, packed: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
+    pub(super) fn unpack_against(packed: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
         let frame = packed.get(33..).ok_or("truncated body digest")?;
         let size = match zstd::zstd_safe::get_frame_content_size(frame) {
             Ok(Some(size)) if size <= ONE_SHOT_MAX => size as usize,

@@ -400,9 +400,10 @@ impl Store {
                 // the body may do better: the smaller is kept.
                 if packed.len() * AGAINST_BODY_RATIO > stored.len() {
                     if let Some((body, sha)) = version_body(&commit, v) {
-                        let against = Packer::pack_against(body, &sha, &stored)?;
-                        if against.len() < packed.len() {
-                            packed = against;
+                        if let Some(against) = self.packer.pack_against(body, &sha, &stored)? {
+                            if against.len() < packed.len() {
+                                packed = against;
+                            }
                         }
                     }
                 }

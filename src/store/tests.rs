@@ -797,3 +797,55 @@ fn an_attachment_s_version_is_packed_with_its_host_s_dictionary() {
     assert_eq!(packed[0], 0x01, "packed with the host's dictionary");
     assert_eq!(store.latest_version(&url).unwrap().unwrap().document.blocks.len(), 1);
 }
+
+/// Distinct text of `len` CJK characters, from `seed`.
+fn prose(seed: u64, len: usize) -> String {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from_u32(0x4e00 + (state >> 33) as u32 % 3000).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn pooled_compression_contexts_keep_no_dictionary_between_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path().join("db")).unwrap();
+    let packer = pack::Packer::open(db.open_tree("dicts").unwrap()).unwrap();
+    // More hosts than encoders are kept, so dictionaries are dropped and rebuilt as values of
+    // every kind take turns on the same few contexts.
+    let hosts: Vec<String> = (0..20).map(|h| format!("h{h}.gov.cn")).collect();
+    for (h, host) in hosts.iter().enumerate() {
+        let body = format!("<html><head><title>{host}</title></head><body>{}</body></html>", prose(h as u64, 3000));
+        packer.learn(host, body.as_bytes(), &[]).unwrap();
+    }
+    for round in 0..3u64 {
+        for (h, host) in hosts.iter().enumerate() {
+            let value = format!("{round} {host} {}", prose(h as u64 * 100 + round, 500)).into_bytes();
+            let packed = packer.pack(host, &value, pack::Fallback::Zstd).unwrap();
+            assert_eq!(packed[0], 0x01);
+            assert_eq!(packer.unpack(&packed).unwrap(), value, "{host}, round {round}");
+
+            let body = format!("<html><body><p>{}</p></body></html>", prose(h as u64 * 1000 + round, 2000));
+            let sha = [h as u8; 32];
+            let packed = packer.pack_against(body.as_bytes(), &sha, &value).unwrap().unwrap();
+            assert_eq!(pack::Packer::packed_against(&packed), Some(sha));
+            assert_eq!(pack::Packer::unpack_against(&packed, body.as_bytes()).unwrap(), value);
+
+            // A host without a dictionary: a plain frame, readable with no dictionary at all.
+            let plain = packer.pack("none.gov.cn", &value, pack::Fallback::Zstd).unwrap();
+            assert_eq!(zstd::bulk::decompress(&plain, 1 << 20).unwrap(), value, "{host}, round {round}");
+        }
+    }
+}
+
+#[test]
+fn a_body_zstd_would_read_as_its_own_dictionary_is_not_packed_against() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path().join("db")).unwrap();
+    let packer = pack::Packer::open(db.open_tree("dicts").unwrap()).unwrap();
+    let body = [&[0x37, 0xa4, 0x30, 0xec][..], prose(1, 1000).as_bytes()].concat();
+    assert_eq!(packer.pack_against(&body, &[0; 32], prose(1, 500).as_bytes()).unwrap(), None);
+}

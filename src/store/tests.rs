@@ -731,17 +731,22 @@ fn compaction_copies_the_largest_trees_first() {
     assert_eq!(all, sleds, "every tree is copied, once");
 }
 
-/// Report `n` with prose of its own (pseudo-random characters, as little alike as real reports'
-/// text is), which its body and its document both hold.
-fn prose_commit(n: u64) -> (String, Commit) {
-    let (url, mut commit) = report_commit(n);
-    let mut state = n;
-    let prose: String = (0..3000)
+/// Distinct text of `len` CJK characters, from `seed`.
+fn prose(seed: u64, len: usize) -> String {
+    let mut state = seed;
+    (0..len)
         .map(|_| {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             char::from_u32(0x4e00 + (state >> 33) as u32 % 3000).unwrap()
         })
-        .collect();
+        .collect()
+}
+
+/// Report `n` with prose of its own (pseudo-random characters, as little alike as real reports'
+/// text is), which its body and its document both hold.
+fn prose_commit(n: u64) -> (String, Commit) {
+    let (url, mut commit) = report_commit(n);
+    let prose = prose(n, 3000);
     let body = format!("<html><body><p>{prose}</p></body></html>").into_bytes();
     let sha = sha256_hex(&body);
     commit.fetch = Some(fetch(n, &url, &body));
@@ -798,17 +803,6 @@ fn an_attachment_s_version_is_packed_with_its_host_s_dictionary() {
     assert_eq!(store.latest_version(&url).unwrap().unwrap().document.blocks.len(), 1);
 }
 
-/// Distinct text of `len` CJK characters, from `seed`.
-fn prose(seed: u64, len: usize) -> String {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            char::from_u32(0x4e00 + (state >> 33) as u32 % 3000).unwrap()
-        })
-        .collect()
-}
-
 #[test]
 fn pooled_compression_contexts_keep_no_dictionary_between_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -848,4 +842,18 @@ fn a_body_zstd_would_read_as_its_own_dictionary_is_not_packed_against() {
     let packer = pack::Packer::open(db.open_tree("dicts").unwrap()).unwrap();
     let body = [&[0x37, 0xa4, 0x30, 0xec][..], prose(1, 1000).as_bytes()].concat();
     assert_eq!(packer.pack_against(&body, &[0; 32], prose(1, 500).as_bytes()).unwrap(), None);
+}
+
+#[test]
+fn a_document_packed_against_its_body_by_the_previous_release_still_reads() {
+    // Before round 8 the body was referenced as a zstd prefix on a context of its own.
+    let body = format!("<html><body><p>{}</p></body></html>", prose(7, 3000)).into_bytes();
+    let document = format!("{{\"text\":\"{}\"}}", prose(7, 3000)).into_bytes();
+    let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(document.len()));
+    let mut ctx = zstd::zstd_safe::CCtx::create();
+    ctx.ref_prefix(&body).unwrap();
+    ctx.compress2(&mut frame, &document).unwrap();
+    let packed = [&[0x03][..], &[9; 32], &frame].concat();
+    assert!(packed.len() < document.len() / 10, "the body was used: {} bytes", packed.len());
+    assert_eq!(pack::Packer::unpack_against(&packed, &body).unwrap(), document);
 }

@@ -65,7 +65,8 @@ const BATCH_ITEMS: usize = 1000;
 /// See [`BATCH_ITEMS`].
 const BATCH_BYTES: usize = 1024 * 1024;
 
-/// What one chunk of the copy may still take before the archive is reopened.
+/// What one chunk of the copy may still take before the archive is reopened, or one batch before
+/// it is applied.
 struct Room {
     items: usize,
     bytes: usize,
@@ -74,6 +75,10 @@ struct Room {
 impl Room {
     fn chunk() -> Room {
         Room { items: CHUNK_ITEMS, bytes: CHUNK_BYTES }
+    }
+
+    fn batch() -> Room {
+        Room { items: BATCH_ITEMS, bytes: BATCH_BYTES }
     }
 
     fn is_spent(&self) -> bool {
@@ -260,19 +265,19 @@ fn copy_range(
         Some(key) => from.range::<&[u8], _>((Bound::Excluded(key.as_ref()), Bound::Unbounded)),
         None => from.iter(),
     };
-    let (mut batch, mut batch_items, mut batch_bytes) = (sled::Batch::default(), 0, 0);
+    let (mut batch, mut batch_room) = (sled::Batch::default(), Room::batch());
     let mut last = after;
     while !room.is_spent() {
         let Some(item) = items.next() else { break };
         let (key, value) = item?;
         let bytes = key.len() + value.len();
         room.take(bytes);
+        batch_room.take(bytes);
         batch.insert(key.clone(), value);
         last = Some(key);
-        (batch_items, batch_bytes) = (batch_items + 1, batch_bytes + bytes);
-        if batch_items >= BATCH_ITEMS || batch_bytes >= BATCH_BYTES {
+        if batch_room.is_spent() {
             to.apply_batch(std::mem::take(&mut batch))?;
-            (batch_items, batch_bytes) = (0, 0);
+            batch_room = Room::batch();
         }
     }
     to.apply_batch(batch)?;

@@ -131,13 +131,6 @@ const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// The meta key of the id base, big-endian u64 (see [`Store::next_id`]).
 const ID_BASE_KEY: &[u8] = b"id_base";
 
-/// A version whose packing with its host's dictionary is larger than 1/this of its JSON is tried
-/// against its page's body too. Reports of tables and labels pack to under a tenth with the
-/// dictionary, which the body does not beat (it holds no JSON); with 8 KB of prose of their own
-/// they packed to 37% (6.2 KB), and against the body to 1.1 KB. Trying only those keeps the cost
-/// (10 µs for a 6 KB document) off the others.
-const AGAINST_BODY_RATIO: usize = 5;
-
 /// The meta key whose presence says that `due` indexes every held page. Archives written before
 /// `due` existed lack it, and [`Store::due_pages`] indexes them once.
 const DUE_INDEX_KEY: &[u8] = b"due_index";
@@ -394,19 +387,7 @@ impl Store {
         let version = match (&commit.version, &commit.version_url) {
             (Some(v), Some(url)) => {
                 let stored = stored_version(v);
-                let mut packed = self.packer.pack(&host_of(url), &stored, Fallback::Zstd)?;
-                // The host's dictionary holds the labels and layout reports share; the body holds
-                // this report's own text. Where the dictionary left much (a report's own prose),
-                // the body may do better: the smaller is kept.
-                let body =
-                    if packed.len() * AGAINST_BODY_RATIO > stored.len() { version_body(&commit, v) } else { None };
-                let against = match body {
-                    Some((body, sha)) => self.packer.pack_against(body, &sha, &stored)?,
-                    None => None,
-                };
-                if let Some(against) = against.filter(|a| a.len() < packed.len()) {
-                    packed = against;
-                }
+                let packed = self.packer.pack_document(&host_of(url), &stored, version_body(&commit, v))?;
                 Some((version_key(url, v.n), packed, v.text_sha256.clone(), url))
             }
             _ => None,
@@ -694,7 +675,7 @@ impl Store {
     }
 }
 
-/// The body a new version is packed against ([`Packer::pack_against`]) and its SHA-256: the
+/// The body a new version may be packed against ([`Packer::pack_document`]) and its SHA-256: the
 /// commit's own body when it is the version's, an HTML page's, and not too large.
 fn version_body<'a>(commit: &'a Commit, version: &VersionRecord) -> Option<(&'a [u8], [u8; 32])> {
     let body = commit.body.as_deref().filter(|b| b.len() <= pack::BODY_DICT_MAX)?;

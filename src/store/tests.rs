@@ -844,6 +844,55 @@ fn a_body_zstd_would_read_as_its_own_dictionary_is_not_packed_against() {
     assert_eq!(packer.pack_against(&body, &[0; 32], prose(1, 500).as_bytes()).unwrap(), None);
 }
 
+/// A report's statistics as JSON: its labels (pseudo-random, so that only a dictionary or a body
+/// holding them packs them small) and numbers from `seed`.
+fn table_json(seed: u64) -> String {
+    let labels = prose(99, 2000).chars().collect::<Vec<_>>();
+    let rows: Vec<String> = labels
+        .chunks(20)
+        .enumerate()
+        .map(|(i, label)| format!("{{\"cells\":[\"{}\",\"{}\"]}}", label.iter().collect::<String>(), i as u64 * seed))
+        .collect();
+    format!("{{\"rows\":[{}]}}", rows.join(","))
+}
+
+#[test]
+fn a_host_s_documents_are_packed_first_the_way_its_last_one_was_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path().join("db")).unwrap();
+    let packer = pack::Packer::open(db.open_tree("dicts").unwrap()).unwrap();
+    let host = "a.gov.cn";
+    let table = table_json(0).into_bytes();
+    packer.learn(host, b"<html><body></body></html>", &[&table]).unwrap();
+    let sha = [7; 32];
+    let html = |text: &str| format!("<html><body><p>{text}</p></body></html>").into_bytes();
+    let labels_page = html(&prose(99, 2000));
+    let other_page = html(&prose(5, 2000));
+    let pack = |doc: &[u8], body: &[u8]| {
+        let packed = packer.pack_document(host, doc, Some((body, sha))).unwrap();
+        let read = match pack::Packer::packed_against(&packed) {
+            Some(_) => pack::Packer::unpack_against(&packed, body).unwrap(),
+            None => packer.unpack(&packed).unwrap(),
+        };
+        assert_eq!(read, doc);
+        packed[0]
+    };
+    // The table packs smaller with the dictionary, but against the page holding its labels to
+    // under a tenth as well: which it gets depends on how the host's last document was kept.
+    let with_dict = packer.pack(host, &table, pack::Fallback::Zstd).unwrap().len();
+    let against = packer.pack_against(&labels_page, &sha, &table).unwrap().unwrap().len();
+    assert!(with_dict < against && against * 10 <= table.len(), "{with_dict} and {against} of {}", table.len());
+
+    assert_eq!(pack(&table, &labels_page), 0x01, "a host starts with its dictionary, which is kept");
+    // Prose of the report's own: the dictionary leaves over a tenth, the body does better.
+    let prose_doc = format!("{{\"text\":\"{}\"}}", prose(3, 3000)).into_bytes();
+    assert_eq!(pack(&prose_doc, &html(&prose(3, 3000))), 0x03);
+    assert_eq!(pack(&table, &labels_page), 0x03, "tried against the body first, and kept");
+    // Against a page that does not hold it, the table is over a tenth, and the dictionary wins.
+    assert_eq!(pack(&table, &other_page), 0x01);
+    assert_eq!(pack(&table, &labels_page), 0x01, "the dictionary first again");
+}
+
 #[test]
 fn a_document_packed_against_its_body_by_the_previous_release_still_reads() {
     // Before round 8 the body was referenced as a zstd prefix on a context of its own.

@@ -906,3 +906,27 @@ fn a_document_packed_against_its_body_by_the_previous_release_still_reads() {
     assert!(packed.len() < document.len() / 10, "the body was used: {} bytes", packed.len());
     assert_eq!(pack::Packer::unpack_against(&packed, &body).unwrap(), document);
 }
+
+#[test]
+fn a_flush_fsyncs_the_files_sled_keeps_large_nodes_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = Store::open(&path).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let blob_files = || -> std::collections::HashSet<std::ffi::OsString> {
+        std::fs::read_dir(path.join("blobs")).unwrap().map(|e| e.unwrap().file_name()).collect()
+    };
+    // Bodies larger than a quarter of sled's log segment, as large attachments' are: their nodes
+    // get files of their own, which only the flush fsyncs.
+    store.bodies.insert(1u64.to_be_bytes(), prose(1, 60_000).as_bytes()).unwrap();
+    runtime.block_on(store.flush()).unwrap();
+    let first = blob_files();
+    assert!(!first.is_empty());
+    assert_eq!(*store.synced_blobs.lock().unwrap(), first);
+
+    store.bodies.insert(2u64.to_be_bytes(), prose(2, 60_000).as_bytes()).unwrap();
+    runtime.block_on(store.flush()).unwrap();
+    let second = blob_files();
+    assert!(second.difference(&first).next().is_some(), "a new file for the node that grew");
+    assert_eq!(*store.synced_blobs.lock().unwrap(), second, "files sled removed are forgotten");
+}

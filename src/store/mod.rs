@@ -110,8 +110,16 @@ pub struct Store {
     id_base: u64,
     /// Commits staged and not yet written (see [`group`]); every read looks here first.
     group: Arc<Mutex<Group>>,
-    /// The files of `blobs/` fsynced by [`Store::flush`] (see [`Store::sync_blob_files`]).
-    synced_blobs: Arc<Mutex<HashSet<OsString>>>,
+    /// What [`Store::sync_blob_files`] has fsynced.
+    synced_blobs: Arc<Mutex<SyncedBlobs>>,
+}
+
+/// The files of sled's `blobs/` directory already fsynced, and the directory's modification time
+/// when they were listed.
+#[derive(Default)]
+struct SyncedBlobs {
+    files: HashSet<OsString>,
+    dir_modified: Option<std::time::SystemTime>,
 }
 
 /// Everything one finished page changes, written in a single transaction.
@@ -222,33 +230,41 @@ impl Store {
         self.settle()?;
         self.db.flush_async().await?;
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.sync_blob_files())
+        tokio::task::spawn_blocking(move || store.sync_blob_files(true))
             .await
             .map_err(|e| StoreError::Sync { path: self.path.join("blobs"), source: std::io::Error::other(e) })?
     }
 
-    /// fsyncs the files of `blobs/` written since the last flush. sled 0.34 writes every node
-    /// larger than a quarter of its 512 KiB log segment (one holding a large attachment's body,
-    /// say) to a file of its own there, and fsyncs its log, which points at the file, but never
-    /// the file: after a power cut the log could point at a file the disk never got, and the
-    /// node's records would be lost. Not the whole cure: sled also removes a node's previous file
-    /// as soon as the log segment pointing at the new one is full, which can be before this runs.
-    fn sync_blob_files(&self) -> Result<(), StoreError> {
+    /// fsyncs the files sled has added to `blobs/` since the last call; unless `always`, only if
+    /// the directory's modification time says it changed (one `stat` after each group). sled 0.34
+    /// writes every node larger than a quarter of its 512 KiB log segment (one of 16 bodies of
+    /// 8 KB, or holding a large attachment's) to a file of its own there, and fsyncs its log,
+    /// which points at the file, but never the file; it also removes the node's previous file
+    /// once the log segment pointing at the new one is full. A power cut in between would lose
+    /// the node's records; fsynced right after the group that wrote it, the new file is on disk
+    /// about as soon as the log that points at it. A change within the time stamp's granularity
+    /// can go unseen until the next change or the next [`Store::flush`], which lists always.
+    fn sync_blob_files(&self, always: bool) -> Result<(), StoreError> {
         let dir = self.path.join("blobs");
         let failed = |path: &Path| {
             let path = path.to_owned();
             move |source| StoreError::Sync { path, source }
         };
-        let entries = match std::fs::read_dir(&dir) {
+        let modified = match std::fs::metadata(&dir) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            entries => entries.map_err(failed(&dir))?,
+            metadata => metadata.map_err(failed(&dir))?.modified().ok(),
         };
         let mut synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
-        let mut present = HashSet::with_capacity(synced.len());
-        for entry in entries {
+        if !always && modified.is_some() && modified == synced.dir_modified {
+            return Ok(());
+        }
+        // Taken before the listing, so that a file added during it changes the time again.
+        synced.dir_modified = modified;
+        let mut present = HashSet::with_capacity(synced.files.len());
+        for entry in std::fs::read_dir(&dir).map_err(failed(&dir))? {
             let entry = entry.map_err(failed(&dir))?;
             let name = entry.file_name();
-            if !synced.contains(&name) {
+            if !synced.files.contains(&name) {
                 match std::fs::File::open(entry.path()) {
                     Ok(file) => file.sync_all().map_err(failed(&entry.path()))?,
                     // Removed by sled since the listing: superseded, nothing to keep.
@@ -258,10 +274,10 @@ impl Store {
             }
             present.insert(name);
         }
-        if present.iter().any(|name| !synced.contains(name)) {
+        if present.iter().any(|name| !synced.files.contains(name)) {
             std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(failed(&dir))?;
         }
-        *synced = present;
+        synced.files = present;
         Ok(())
     }
 
@@ -543,7 +559,7 @@ impl Store {
             }
         })?;
         group.clear();
-        Ok(())
+        self.sync_blob_files(false)
     }
 
     /// The staged group, recovered if a panicking thread poisoned its lock: a group is changed

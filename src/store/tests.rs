@@ -922,11 +922,25 @@ fn a_flush_fsyncs_the_files_sled_keeps_large_nodes_in() {
     runtime.block_on(store.flush()).unwrap();
     let first = blob_files();
     assert!(!first.is_empty());
-    assert_eq!(*store.synced_blobs.lock().unwrap(), first);
+    assert_eq!(store.synced_blobs.lock().unwrap().files, first);
 
     store.bodies.insert(2u64.to_be_bytes(), prose(2, 60_000).as_bytes()).unwrap();
     runtime.block_on(store.flush()).unwrap();
     let second = blob_files();
     assert!(second.difference(&first).next().is_some(), "a new file for the node that grew");
-    assert_eq!(*store.synced_blobs.lock().unwrap(), second, "files sled removed are forgotten");
+    assert_eq!(store.synced_blobs.lock().unwrap().files, second, "files sled removed are forgotten");
+
+    // A page's commit with a body that packs to over 128 KiB: its file is fsynced once its group
+    // is written.
+    let (_, mut commit) = prose_commit(3);
+    let body = format!("<html><body><p>{}</p></body></html>", prose(3, 150_000)).into_bytes();
+    let sha = sha256_hex(&body);
+    commit.fetch = Some(fetch(3, &commit.pages[0].url, &body));
+    commit.pages[0].body_sha256 = Some(sha.clone());
+    commit.version.as_mut().unwrap().body_sha256 = sha;
+    commit.body = Some(body);
+    store.commit(commit).unwrap();
+    let third = blob_files();
+    assert!(third.difference(&second).next().is_some());
+    assert_eq!(store.synced_blobs.lock().unwrap().files, third, "synced without a flush");
 }

@@ -522,7 +522,9 @@ impl Store {
         self.apply(&mut self.group())
     }
 
-    /// Writes a group in one transaction; on failure it stays staged, and reads still see it.
+    /// Writes a group in one transaction; on failure it stays staged, and reads still see it. A
+    /// failure to fsync the blob files it made ([`Store::sync_blob_files`]) is reported after it
+    /// was written.
     fn apply(&self, group: &mut Group) -> Result<(), StoreError> {
         if group.is_empty() {
             // Commits that wrote nothing still started the group's clock.

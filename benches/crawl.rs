@@ -34,6 +34,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use common::{PortalServer, Reply};
@@ -137,8 +138,11 @@ fn publish(server: &PortalServer, host: u8, count: usize) {
 /// much of its own (the synthetic reports otherwise differ only in their numbers, so a host's
 /// dictionary packs their bodies to ~500 bytes; real reports' prose packs to several KB).
 fn report_page(host: u8, i: usize) -> String {
+    // Read once, not on every request the portals answer.
+    static PROSE_KB: LazyLock<usize> =
+        LazyLock::new(|| std::env::var("NIANBAO_BENCH_PROSE_KB").ok().and_then(|n| n.parse().ok()).unwrap_or(0));
     let html = report(host, i).page_html("2024-01-20", 1000 + i as u64, None);
-    let kb: usize = std::env::var("NIANBAO_BENCH_PROSE_KB").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let kb = *PROSE_KB;
     if kb == 0 {
         return html;
     }

@@ -65,12 +65,17 @@ fn main() {
     if !args.iter().any(|a| a == "--bench") {
         return;
     }
-    let reports: usize = std::env::var("NIANBAO_BENCH_REPORTS").ok().and_then(|n| n.parse().ok()).unwrap_or(5000);
+    let reports = env_count("NIANBAO_BENCH_REPORTS", 5000);
     let per_host = reports.div_ceil(HOSTS as usize);
     throughput(per_host);
     rate_bound(60, 10.0);
-    let runs = std::env::var("NIANBAO_BENCH_GROWTH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(4);
+    let runs = env_count("NIANBAO_BENCH_GROWTH_RUNS", 4);
     growth(per_host, runs);
+}
+
+/// A count from the environment variable `name`, or `default` when it is unset or not a number.
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
 }
 
 /// The child: portals on 127.0.0.11.., one line per start URL on stdout; then, until stdin closes,
@@ -139,8 +144,7 @@ fn publish(server: &PortalServer, host: u8, count: usize) {
 /// dictionary packs their bodies to ~500 bytes; real reports' prose packs to several KB).
 fn report_page(host: u8, i: usize) -> String {
     // Read once, not on every request the portals answer.
-    static PROSE_KB: LazyLock<usize> =
-        LazyLock::new(|| std::env::var("NIANBAO_BENCH_PROSE_KB").ok().and_then(|n| n.parse().ok()).unwrap_or(0));
+    static PROSE_KB: LazyLock<usize> = LazyLock::new(|| env_count("NIANBAO_BENCH_PROSE_KB", 0));
     let html = report(host, i).page_html("2024-01-20", 1000 + i as u64, None);
     let kb = *PROSE_KB;
     if kb == 0 {
